@@ -1,0 +1,73 @@
+"""The ``dialfsm`` command line: ``replay`` (and the subcommands other modules add)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import TextIO
+
+from dialfsm._replay import ReplayResult, replay_path
+
+__all__ = ["main"]
+
+
+def _summary(result: ReplayResult, out: TextIO) -> None:
+    report = result.report()
+    for s, session in zip(report["sessions"], result.tracker, strict=True):
+        label = s["session_id"] or f"(no id, #{session.index})"
+        ending = f" ({s['outcome']})" if s["outcome"] else ""
+        print(f"{s['kind']:<7} {label}  {s['state']}{ending}", file=out)
+        print(f"        {' -> '.join(s['states'])}", file=out)
+        if s["error"] is not None:
+            print(f"        error [{s['error_code']}]: {s['error'][:200]}", file=out)
+        if session.warnings:
+            print(f"        warnings: {len(session.warnings)}", file=out)
+        if session.dtmf:
+            print(f"        dtmf received: {''.join(session.dtmf)[:80]}", file=out)
+    for r in report["rejected"]:
+        print(f"rejected  line {r['line']}: {r['call']} {r['code']}: {r['message']}", file=out)
+    for a in report["anomalies"]:
+        print(f"anomaly   line {a['line']}: {a['code']}: {a['message']}", file=out)
+    if report["dialin_endpoints"]:
+        print(f"dial-in endpoints: {', '.join(report['dialin_endpoints'])}", file=out)
+    print(
+        f"{report['inputs']} inputs, {len(report['sessions'])} sessions, "
+        f"{len(report['rejected'])} rejected, {len(report['anomalies'])} anomalies",
+        file=out,
+    )
+
+
+def _replay(args: argparse.Namespace) -> int:
+    try:
+        result = replay_path(args.path)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        print(f"dialfsm replay: cannot read {args.path}: {reason}", file=sys.stderr)
+        return 2
+    if args.json:
+        json.dump(result.report(), sys.stdout)
+        sys.stdout.write("\n")
+    else:
+        _summary(result, sys.stdout)
+    return 1 if args.strict and not result.clean else 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``dialfsm`` command."""
+    parser = argparse.ArgumentParser(prog="dialfsm", description="Daily telephony call state machines.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    replay = sub.add_parser("replay", help="replay a JSON Lines log through a fresh tracker")
+    replay.add_argument("path", help="the log file, or - for standard input")
+    replay.add_argument("--json", action="store_true", help="print one JSON report")
+    replay.add_argument("--strict", action="store_true", help="exit 1 if anything was rejected or anomalous")
+    replay.set_defaults(func=_replay)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``dialfsm`` command; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    status: int = args.func(args)
+    return status

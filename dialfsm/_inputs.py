@@ -1,0 +1,278 @@
+"""Typed inputs: Daily's events, the bot's calls, and their completions.
+
+Every input is a frozen attrs class named after what it is.  Payload
+dictionaries never reach these constructors directly; :mod:`dialfsm._parse`
+converts them at the edge (``from_daily(name, data)``).  Each class has a
+class attribute ``input`` naming the :class:`~dialfsm._table.Input` it feeds
+(completions pick theirs from ``call`` and ``error``).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, TypeAlias
+
+import attrs
+
+from dialfsm._settings import (
+    DialoutSettings,
+    DtmfSettings,
+    SipCallTransferSettings,
+    SipReferSettings,
+)
+from dialfsm._table import Input
+
+__all__ = [
+    "Call",
+    "CallCompleted",
+    "DailyEvent",
+    "DialinConnected",
+    "DialinError",
+    "DialinReady",
+    "DialinStopped",
+    "DialinWarning",
+    "DialoutAnswered",
+    "DialoutConnected",
+    "DialoutError",
+    "DialoutStopped",
+    "DialoutWarning",
+    "DtmfReceived",
+    "LeftMeeting",
+    "ParticipantJoined",
+    "ParticipantLeft",
+    "SendDtmf",
+    "SipCallTransfer",
+    "SipRefer",
+    "StartDialout",
+    "StopDialout",
+]
+
+_frozen = attrs.frozen(kw_only=True)
+
+
+# --- Daily's events -----------------------------------------------------------------
+
+
+@_frozen
+class DialoutConnected:
+    """``dialout-connected``: the call is established and ringing at the far end."""
+
+    input: ClassVar[Input] = Input.DIALOUT_CONNECTED
+    #: The dial-out participant's session id.
+    session_id: str
+    #: Daily's SIP call id, for correlating with server logs (daily-js >= 0.92).
+    sip_call_id: str | None = None
+
+
+@_frozen
+class DialoutAnswered:
+    """``dialout-answered``: the far end picked up."""
+
+    input: ClassVar[Input] = Input.DIALOUT_ANSWERED
+    session_id: str
+    sip_call_id: str | None = None
+
+
+@_frozen
+class DialoutStopped:
+    """``dialout-stopped``: the far end hung up, or ``stop_dialout`` took effect."""
+
+    input: ClassVar[Input] = Input.DIALOUT_STOPPED
+    session_id: str
+    sip_call_id: str | None = None
+
+
+@_frozen
+class DialoutError:
+    """``dialout-error``: a fatal error.  ``session_id`` is ``None`` when the call never started."""
+
+    input: ClassVar[Input] = Input.DIALOUT_ERROR
+    session_id: str | None = None
+    #: Daily's error text, verbatim (``errorMsg`` / ``message`` / ``error_msg``).
+    error_msg: str | None = None
+
+
+@_frozen
+class DialoutWarning:
+    """``dialout-warning``: a non-fatal problem (a codec fallback); never changes state."""
+
+    input: ClassVar[Input] = Input.DIALOUT_WARNING
+    session_id: str | None = None
+    error_msg: str | None = None
+
+
+@_frozen
+class DialinReady:
+    """``dialin-ready``: one of the room's SIP endpoints can take calls (once per endpoint)."""
+
+    input: ClassVar[None] = None  # room-level: no session machine reads it
+    sip_endpoint: str
+
+
+@_frozen
+class DialinConnected:
+    """``dialin-connected``: a caller reached the room; media is being negotiated."""
+
+    input: ClassVar[Input] = Input.DIALIN_CONNECTED
+    session_id: str
+    #: The caller's SIP From, when Daily sends it.
+    sip_from: str | None = None
+    sip_call_id: str | None = None
+
+
+@_frozen
+class DialinStopped:
+    """``dialin-stopped``: the caller hung up or the call was terminated."""
+
+    input: ClassVar[Input] = Input.DIALIN_STOPPED
+    session_id: str
+    sip_call_id: str | None = None
+
+
+@_frozen
+class DialinError:
+    """``dialin-error``: a fatal error (``type`` is ``"start-failed"`` or ``None``)."""
+
+    input: ClassVar[Input] = Input.DIALIN_ERROR
+    session_id: str
+    error_msg: str | None = None
+    type: str | None = None
+
+
+@_frozen
+class DialinWarning:
+    """``dialin-warning``: a non-fatal problem; never changes state."""
+
+    input: ClassVar[Input] = Input.DIALIN_WARNING
+    session_id: str
+    error_msg: str | None = None
+
+
+@_frozen
+class DtmfReceived:
+    """``dtmf-event``: the far end pressed a key; never changes state."""
+
+    input: ClassVar[Input] = Input.DTMF_EVENT
+    session_id: str | None = None
+    tone: str
+    method: str | None = None
+    volume: float | None = None
+
+
+@_frozen
+class ParticipantJoined:
+    """``participant-joined``: for a dial-in, the caller's media is flowing."""
+
+    input: ClassVar[Input] = Input.PARTICIPANT_JOINED
+    #: The participant's session id (a dial-in's session id is its participant's).
+    participant_id: str
+
+
+@_frozen
+class ParticipantLeft:
+    """``participant-left``: recorded on a tracked session; changes no state."""
+
+    input: ClassVar[Input] = Input.PARTICIPANT_LEFT
+    participant_id: str
+
+
+@_frozen
+class LeftMeeting:
+    """``left-meeting``: the bot left the room, which drops every call (outcome ``abandoned``)."""
+
+    input: ClassVar[Input] = Input.LEFT_MEETING
+
+
+#: Any event Daily can report.
+DailyEvent: TypeAlias = (
+    DialoutConnected
+    | DialoutAnswered
+    | DialoutStopped
+    | DialoutError
+    | DialoutWarning
+    | DialinReady
+    | DialinConnected
+    | DialinStopped
+    | DialinError
+    | DialinWarning
+    | DtmfReceived
+    | ParticipantJoined
+    | ParticipantLeft
+    | LeftMeeting
+)
+
+
+# --- the bot's calls --------------------------------------------------------------
+
+
+@_frozen
+class StartDialout:
+    """The bot's ``start_dialout(settings)``."""
+
+    input: ClassVar[Input] = Input.START_DIALOUT
+    settings: DialoutSettings
+    #: A name pairing this call with its completion (optional).
+    ref: str | None = None
+
+
+@_frozen
+class StopDialout:
+    """The bot's ``stop_dialout(session_id)``."""
+
+    input: ClassVar[Input] = Input.STOP_DIALOUT
+    session_id: str
+    ref: str | None = None
+
+
+@_frozen
+class SendDtmf:
+    """The bot's ``send_dtmf(settings)``."""
+
+    input: ClassVar[Input] = Input.SEND_DTMF
+    settings: DtmfSettings
+    ref: str | None = None
+
+
+@_frozen
+class SipCallTransfer:
+    """The bot's ``sip_call_transfer(settings)``."""
+
+    input: ClassVar[Input] = Input.SIP_CALL_TRANSFER
+    settings: SipCallTransferSettings
+    ref: str | None = None
+
+
+@_frozen
+class SipRefer:
+    """The bot's ``sip_refer(settings)``."""
+
+    input: ClassVar[Input] = Input.SIP_REFER
+    settings: SipReferSettings
+    ref: str | None = None
+
+
+#: Any of the bot's calls.
+Call: TypeAlias = StartDialout | StopDialout | SendDtmf | SipCallTransfer | SipRefer
+
+
+@_frozen
+class CallCompleted:
+    """The completion of one of the bot's calls: daily-python's ``(session_id, error)``.
+
+    Attributes:
+        call: Which call completed: an :class:`~dialfsm._table.Input` that is a call.
+        session_id: The session id the completion names (``start_dialout``
+            returns it; for the others, optional, to pick among pending calls).
+        error: Daily's error text, verbatim; ``None`` on success.
+        ref: The ``ref`` of the call it completes, when the call had one.
+
+    """
+
+    call: Input
+    session_id: str | None = None
+    error: str | None = None
+    ref: str | None = None
+
+    @property
+    def input(self) -> Input:
+        """The table input: ``<call>.ok`` or ``<call>.error``."""
+        return Input(f"{self.call.value}.{'ok' if self.error is None else 'error'}")

@@ -1,0 +1,341 @@
+"""The edge: Daily's event names and payloads, in every dialect, to typed inputs.
+
+Names are accepted in the three dialects Daily and its SDKs use:
+
+* daily-js: ``dialout-answered``;
+* daily-python ``EventHandler`` / pipecat ``DailyTransport`` handlers: ``on_dialout_answered``;
+* webhooks: ``dialout.answered``.
+
+Payloads likewise:
+
+* daily-js event objects: camelCase, with ``action`` and ``callClientId`` (ignored);
+* daily-python dicts: the same minus ``action``; ``on_dialin_ready`` passes a
+  bare endpoint string; before 0.14.0 ``participantId`` stood for
+  ``sessionId``; its docs say ``message`` where daily-js says ``errorMsg``;
+* webhook ``payload`` objects: snake_case (``session_id``, ``error_msg``,
+  ``sip_endpoint``); a whole envelope ``{"type": ..., "payload": {...}}`` is
+  unwrapped too.
+
+Participant events carry the participant as ``{"participant": {"session_id": ...}}``
+(daily-js), as the participant dict itself with ``id`` (daily-python), or as a
+webhook payload with ``session_id``.
+
+Every problem raises :class:`ParseProblem` with the anomaly code the tracker
+records (``UNKNOWN_EVENT`` or ``MALFORMED_INPUT``); nothing else escapes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Final
+
+import attrs
+
+from dialfsm._inputs import (
+    DailyEvent,
+    DialinConnected,
+    DialinError,
+    DialinReady,
+    DialinStopped,
+    DialinWarning,
+    DialoutAnswered,
+    DialoutConnected,
+    DialoutError,
+    DialoutStopped,
+    DialoutWarning,
+    DtmfReceived,
+    LeftMeeting,
+    ParticipantJoined,
+    ParticipantLeft,
+)
+from dialfsm._table import AnomalyCode
+
+__all__ = [
+    "EVENT_NAMES",
+    "MAX_ID_LENGTH",
+    "ParseProblem",
+    "canonical_event_name",
+    "event_name",
+    "from_daily",
+    "short_repr",
+    "to_daily",
+]
+
+#: Longest session id, endpoint or participant id accepted (Daily's are UUIDs or SIP URIs).
+MAX_ID_LENGTH: Final = 1024
+_MAX_NAME_LENGTH: Final = 64
+
+
+class ParseProblem(Exception):
+    """An input that cannot become a typed event; carries the anomaly code to record."""
+
+    def __init__(self, code: AnomalyCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def short_repr(value: object, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters, cheap even for huge strings."""
+    if isinstance(value, str) and len(value) > limit:
+        return repr(value[:limit]) + f"... ({len(value)} chars)"
+    text = (
+        repr(value)
+        if not isinstance(value, (dict, list)) or len(value) < 50
+        else f"<{type(value).__name__} of {len(value)}>"
+    )
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _first(data: Mapping[str, object], *keys: str) -> object:
+    for key in keys:
+        value = data.get(key)
+        if value is not None:
+            return value
+    return None
+
+
+def _text(data: Mapping[str, object], event: str, field: str, *keys: str, required: bool) -> str | None:
+    value = _first(data, *keys)
+    if value is None or value == "":
+        if required:
+            raise ParseProblem(AnomalyCode.MALFORMED_INPUT, f"{event}: missing {field}")
+        return None
+    if not isinstance(value, str):
+        raise ParseProblem(AnomalyCode.MALFORMED_INPUT, f"{event}: {field} must be a string, got {short_repr(value)}")
+    return value
+
+
+def _id(data: Mapping[str, object], event: str, field: str, *keys: str, required: bool) -> str | None:
+    value = _text(data, event, field, *keys, required=required)
+    if value is not None and len(value) > MAX_ID_LENGTH:
+        raise ParseProblem(AnomalyCode.MALFORMED_INPUT, f"{event}: {field} is {len(value)} chars (max {MAX_ID_LENGTH})")
+    return value
+
+
+_SESSION_KEYS: Final = ("sessionId", "session_id", "participantId", "participant_id")
+_ERROR_KEYS: Final = ("errorMsg", "error_msg", "message")
+_SIP_CALL_ID_KEYS: Final = ("sipCallId", "sip_call_id")
+
+
+def _object(event: str, data: object) -> Mapping[str, object]:
+    if not isinstance(data, Mapping):
+        raise ParseProblem(AnomalyCode.MALFORMED_INPUT, f"{event}: payload must be an object, got {short_repr(data)}")
+    if "payload" in data and "type" in data and isinstance(data["payload"], Mapping):
+        return data["payload"]  # a whole webhook envelope
+    return data
+
+
+def _session(data: Mapping[str, object], event: str, *, required: bool = True) -> str | None:
+    return _id(data, event, "sessionId", *_SESSION_KEYS, required=required)
+
+
+def _dialout_progress(
+    cls: type[DialoutConnected | DialoutAnswered | DialoutStopped],
+) -> Callable[[str, object], DailyEvent]:
+    def parse(event: str, raw: object) -> DailyEvent:
+        data = _object(event, raw)
+        session_id = _session(data, event)
+        assert session_id is not None
+        return cls(
+            session_id=session_id,
+            sip_call_id=_id(data, event, "sipCallId", *_SIP_CALL_ID_KEYS, required=False),
+        )
+
+    return parse
+
+
+def _dialout_error(event: str, raw: object) -> DailyEvent:
+    data = _object(event, raw)
+    return DialoutError(
+        session_id=_session(data, event, required=False),
+        error_msg=_text(data, event, "errorMsg", *_ERROR_KEYS, required=False),
+    )
+
+
+def _dialout_warning(event: str, raw: object) -> DailyEvent:
+    data = _object(event, raw)
+    return DialoutWarning(
+        session_id=_session(data, event, required=False),
+        error_msg=_text(data, event, "errorMsg", *_ERROR_KEYS, required=False),
+    )
+
+
+def _dialin_ready(event: str, raw: object) -> DailyEvent:
+    if isinstance(raw, str):  # daily-python's on_dialin_ready(sip_endpoint)
+        endpoint = _id({"sipEndpoint": raw}, event, "sipEndpoint", "sipEndpoint", required=True)
+    else:
+        data = _object(event, raw)
+        endpoint = _id(data, event, "sipEndpoint", "sipEndpoint", "sip_endpoint", required=True)
+    assert endpoint is not None
+    return DialinReady(sip_endpoint=endpoint)
+
+
+def _dialin_connected(event: str, raw: object) -> DailyEvent:
+    data = _object(event, raw)
+    session_id = _session(data, event)
+    assert session_id is not None
+    return DialinConnected(
+        session_id=session_id,
+        sip_from=_text(data, event, "sipFrom", "sipFrom", "sip_from", required=False),
+        sip_call_id=_id(data, event, "sipCallId", *_SIP_CALL_ID_KEYS, required=False),
+    )
+
+
+def _dialin_stopped(event: str, raw: object) -> DailyEvent:
+    data = _object(event, raw)
+    session_id = _session(data, event)
+    assert session_id is not None
+    return DialinStopped(
+        session_id=session_id,
+        sip_call_id=_id(data, event, "sipCallId", *_SIP_CALL_ID_KEYS, required=False),
+    )
+
+
+def _dialin_error(event: str, raw: object) -> DailyEvent:
+    data = _object(event, raw)
+    session_id = _session(data, event)
+    assert session_id is not None
+    return DialinError(
+        session_id=session_id,
+        error_msg=_text(data, event, "errorMsg", *_ERROR_KEYS, required=False),
+        type=_text(data, event, "type", "type", required=False),
+    )
+
+
+def _dialin_warning(event: str, raw: object) -> DailyEvent:
+    data = _object(event, raw)
+    session_id = _session(data, event)
+    assert session_id is not None
+    return DialinWarning(
+        session_id=session_id,
+        error_msg=_text(data, event, "errorMsg", *_ERROR_KEYS, required=False),
+    )
+
+
+def _dtmf(event: str, raw: object) -> DailyEvent:
+    data = _object(event, raw)
+    tone = _text(data, event, "tone", "tone", required=True)
+    assert tone is not None
+    if len(tone) > 32:
+        raise ParseProblem(AnomalyCode.MALFORMED_INPUT, f"{event}: tone is {len(tone)} chars")
+    volume = data.get("volume")
+    if volume is not None and (isinstance(volume, bool) or not isinstance(volume, (int, float))):
+        raise ParseProblem(AnomalyCode.MALFORMED_INPUT, f"{event}: volume must be a number")
+    return DtmfReceived(
+        session_id=_session(data, event, required=False),
+        tone=tone,
+        method=_text(data, event, "method", "method", required=False),
+        volume=None if volume is None else float(volume),
+    )
+
+
+def _participant_id(event: str, raw: object) -> str:
+    data = _object(event, raw)
+    inner = data.get("participant")
+    source: Mapping[str, object] = inner if isinstance(inner, Mapping) else data
+    pid = _id(source, event, "participant session id", "session_id", "sessionId", "id", required=True)
+    assert pid is not None
+    return pid
+
+
+def _participant_joined(event: str, raw: object) -> DailyEvent:
+    return ParticipantJoined(participant_id=_participant_id(event, raw))
+
+
+def _participant_left(event: str, raw: object) -> DailyEvent:
+    return ParticipantLeft(participant_id=_participant_id(event, raw))
+
+
+def _left_meeting(event: str, raw: object) -> DailyEvent:
+    return LeftMeeting()  # the payload, whatever it is, carries nothing we need
+
+
+_PARSERS: Final[Mapping[str, Callable[[str, object], DailyEvent]]] = {
+    "dialout-connected": _dialout_progress(DialoutConnected),
+    "dialout-answered": _dialout_progress(DialoutAnswered),
+    "dialout-stopped": _dialout_progress(DialoutStopped),
+    "dialout-error": _dialout_error,
+    "dialout-warning": _dialout_warning,
+    "dialin-ready": _dialin_ready,
+    "dialin-connected": _dialin_connected,
+    "dialin-stopped": _dialin_stopped,
+    "dialin-error": _dialin_error,
+    "dialin-warning": _dialin_warning,
+    "dtmf-event": _dtmf,
+    "participant-joined": _participant_joined,
+    "participant-left": _participant_left,
+    "left-meeting": _left_meeting,
+}
+
+
+def _aliases() -> dict[str, str]:
+    names: dict[str, str] = {}
+    for name in _PARSERS:
+        snake = name.replace("-", "_")
+        for alias in (name, snake, "on_" + snake, name.replace("-", ".", 1)):
+            names[alias] = name
+    # daily-python reports leaving via on_call_state_updated("left"); pipecat names it on_left.
+    names.update({"on_left": "left-meeting", "left": "left-meeting", "dtmf.event": "dtmf-event"})
+    return names
+
+
+#: Every accepted spelling of every event name, to its daily-js name.
+EVENT_NAMES: Final[Mapping[str, str]] = _aliases()
+
+
+def canonical_event_name(name: object) -> str:
+    """The daily-js name of ``name`` in any dialect.
+
+    Raises:
+        ParseProblem: ``MALFORMED_INPUT`` for a name that is not a string,
+            ``UNKNOWN_EVENT`` for a string dialfsm does not know.
+
+    """
+    if not isinstance(name, str):
+        raise ParseProblem(AnomalyCode.MALFORMED_INPUT, f"event name must be a string, got {short_repr(name)}")
+    canonical = EVENT_NAMES.get(name)
+    if canonical is None and len(name) <= _MAX_NAME_LENGTH:
+        canonical = EVENT_NAMES.get(name.strip().lower())
+    if canonical is None:
+        raise ParseProblem(AnomalyCode.UNKNOWN_EVENT, f"unknown event {short_repr(name)}")
+    return canonical
+
+
+def from_daily(name: object, data: object) -> DailyEvent:
+    """Convert an event name and payload, in any dialect, to a typed event.
+
+    Raises:
+        ParseProblem: with ``UNKNOWN_EVENT`` or ``MALFORMED_INPUT``.
+
+    """
+    canonical = canonical_event_name(name)
+    return _PARSERS[canonical](canonical, data)
+
+
+_CAMEL: Final[Mapping[str, str]] = {
+    "session_id": "sessionId",
+    "sip_call_id": "sipCallId",
+    "error_msg": "errorMsg",
+    "sip_endpoint": "sipEndpoint",
+    "sip_from": "sipFrom",
+}
+
+
+def event_name(event: DailyEvent) -> str:
+    """The daily-js name of a typed event."""
+    return "dialin-ready" if isinstance(event, DialinReady) else event.input.value
+
+
+def to_daily(event: DailyEvent) -> dict[str, object]:
+    """A typed event back as a daily-js payload (camelCase; fields that are ``None`` left out).
+
+    ``from_daily(event_name(e), to_daily(e)) == e`` for every event ``e``.
+    """
+    if isinstance(event, (ParticipantJoined, ParticipantLeft)):
+        return {"participant": {"session_id": event.participant_id}}
+    return {
+        _CAMEL.get(field.name, field.name): value
+        for field in attrs.fields(type(event))
+        if (value := getattr(event, field.name)) is not None
+    }

@@ -1,0 +1,188 @@
+"""Replay: feed a recorded JSON Lines log through a fresh tracker.
+
+The log contract (one JSON object per line; blank lines skipped; an optional
+number ``"t"`` in seconds on any line):
+
+* a Daily event: ``{"event": NAME, "data": PAYLOAD}``, NAME and PAYLOAD in any dialect;
+* a call: ``{"call": "start_dialout", "settings": {...}}``,
+  ``{"call": "stop_dialout", "session_id": "..."}``, ``{"call": "send_dtmf" |
+  "sip_call_transfer" | "sip_refer", "settings": {...}}``; an optional ``"ref"``
+  names the call;
+* a completion: ``{"completion": CALL, "session_id": str | null, "error": null | str}``,
+  with an optional ``"ref"`` pairing it with its call.
+
+Lines are numbered from 1, blank ones included.  A line that is not UTF-8,
+not JSON, not an object, or of no known kind is a ``MALFORMED_INPUT`` anomaly,
+and replay goes on.  The log is read one line at a time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import IO, Any, Final
+
+from dialfsm._inputs import CallCompleted
+from dialfsm._parse import short_repr
+from dialfsm._table import AnomalyCode, Disposition, Input, InputKind
+from dialfsm._tracker import CallTracker, JournalEntry
+from dialfsm.exceptions import CallRefused
+
+__all__ = ["ReplayResult", "iter_log_lines", "replay_lines", "replay_path", "report"]
+
+_CALLS: Final[Mapping[str, Input]] = {i.value: i for i in Input if i.kind is InputKind.CALL}
+_KINDS: Final = ("event", "call", "completion")
+
+
+class ReplayResult:
+    """The tracker after a replay, and how many input lines it read.
+
+    Attributes:
+        tracker: The tracker every line was fed to.
+        inputs: The number of non-blank lines read.
+
+    """
+
+    def __init__(self, tracker: CallTracker, inputs: int) -> None:
+        self.tracker = tracker
+        self.inputs = inputs
+
+    def report(self) -> dict[str, Any]:
+        """The ``--json`` report (see the README's replay contract)."""
+        return report(self.tracker, inputs=self.inputs)
+
+    @property
+    def clean(self) -> bool:
+        """Whether nothing was refused and nothing was anomalous."""
+        return not any(e.disposition in (Disposition.ANOMALY, Disposition.REFUSED) for e in self.tracker.journal)
+
+
+def report(tracker: CallTracker, *, inputs: int | None = None) -> dict[str, Any]:
+    """A JSON-able report of ``tracker``: sessions, refusals, anomalies, dial-in endpoints."""
+    rejected, anomalies = [], []
+    for entry in tracker.journal:
+        if entry.disposition is Disposition.REFUSED:
+            rejected.append({"line": entry.line, "call": entry.name, "code": entry.code, "message": entry.message})
+        elif entry.disposition is Disposition.ANOMALY:
+            anomalies.append({"line": entry.line, "code": entry.code, "message": entry.message})
+    result: dict[str, Any] = {} if inputs is None else {"inputs": inputs}
+    result["sessions"] = [
+        {
+            "kind": s.kind.value,
+            "session_id": s.session_id,
+            "state": s.state.value,
+            "outcome": None if s.outcome is None else s.outcome.value,
+            "states": [state.value for state in s.states],
+            "error_code": None if s.error_code is None else s.error_code.value,
+            "error": s.error,
+        }
+        for s in tracker
+    ]
+    result["rejected"] = rejected
+    result["anomalies"] = anomalies
+    result["dialin_endpoints"] = list(tracker.dialin_endpoints)
+    return result
+
+
+def iter_log_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    """Yield ``(line_number, raw_line)`` from a binary stream, 1-based, one line at a time."""
+    yield from enumerate(stream, start=1)
+
+
+def _malformed(tracker: CallTracker, message: str, t: float | None = None) -> JournalEntry:
+    return tracker.record_anomaly(AnomalyCode.MALFORMED_INPUT, message, name="line", t=t)
+
+
+def feed_record(tracker: CallTracker, record: object) -> JournalEntry | None:
+    """Feed one decoded log record (a JSON value) to ``tracker``.  Never raises.
+
+    Returns the journal entry it produced (a refused call's entry too).
+    """
+    if not isinstance(record, dict):
+        return _malformed(tracker, f"line is not a JSON object: {short_repr(record)}")
+    t = record.get("t")
+    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t)):
+        return _malformed(tracker, f"'t' must be a finite number, got {short_repr(t)}")
+    kinds = [k for k in _KINDS if k in record]
+    if len(kinds) != 1:
+        what = "no" if not kinds else "more than one"
+        return _malformed(tracker, f"line has {what} of 'event', 'call', 'completion'")
+    tf = None if t is None else float(t)
+    ref = record.get("ref")
+    if ref is not None and not isinstance(ref, str):
+        return _malformed(tracker, f"'ref' must be a string, got {short_repr(ref)}", tf)
+    if kinds[0] == "event":
+        return tracker.handle(record["event"], record.get("data"), t=tf)
+    if kinds[0] == "call":
+        return _feed_call(tracker, record, ref, tf)
+    name = record["completion"]
+    call = _CALLS.get(name) if isinstance(name, str) else None
+    if call is None:
+        return _malformed(tracker, f"unknown completion {short_repr(name)}", tf)
+    completion = CallCompleted(call=call, session_id=record.get("session_id"), error=record.get("error"), ref=ref)
+    return tracker.complete(completion, t=tf)
+
+
+def _feed_call(tracker: CallTracker, record: Mapping[str, Any], ref: str | None, t: float | None) -> JournalEntry:
+    name = record["call"]
+    methods: Mapping[str, Callable[..., object]] = {
+        "start_dialout": tracker.start_dialout,
+        "send_dtmf": tracker.send_dtmf,
+        "sip_call_transfer": tracker.sip_call_transfer,
+        "sip_refer": tracker.sip_refer,
+    }
+    try:
+        if name == "stop_dialout":
+            tracker.stop_dialout(record.get("session_id"), ref=ref, t=t)  # type: ignore[arg-type]
+        elif isinstance(name, str) and name in methods:
+            methods[name](record.get("settings"), ref=ref, t=t)
+        else:
+            return _malformed(tracker, f"unknown call {short_repr(name)}", t)
+    except CallRefused:
+        pass  # journaled by the tracker as REFUSED
+    return tracker._journal[-1]
+
+
+def replay_lines(lines: Iterable[tuple[int, bytes | str]], tracker: CallTracker | None = None) -> ReplayResult:
+    """Replay numbered log lines through ``tracker`` (a fresh one by default)."""
+    tracker = CallTracker() if tracker is None else tracker
+    inputs = 0
+    try:
+        for number, raw in lines:
+            tracker._line = number
+            if isinstance(raw, bytes):
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    inputs += 1
+                    _malformed(tracker, f"line is not UTF-8: {exc.reason}")
+                    continue
+            else:
+                text = raw
+            if not text.strip():
+                continue
+            inputs += 1
+            try:
+                record = json.loads(text)
+            except (ValueError, RecursionError) as exc:
+                _malformed(tracker, f"line is not JSON: {short_repr(str(exc), 80)}")
+                continue
+            feed_record(tracker, record)
+    finally:
+        tracker._line = None
+    return ReplayResult(tracker, inputs)
+
+
+def replay_path(path: str, tracker: CallTracker | None = None) -> ReplayResult:
+    """Replay the log at ``path`` (``"-"`` for standard input).
+
+    Raises:
+        OSError: the file cannot be opened or read.
+
+    """
+    if path == "-":
+        return replay_lines(iter_log_lines(sys.stdin.buffer), tracker)
+    with open(path, "rb") as stream:
+        return replay_lines(iter_log_lines(stream), tracker)

@@ -1,0 +1,1064 @@
+"""The call tracker: routes every input to a session, guards the bot's calls, journals all.
+
+The tracker owns the sessions of one Daily room (one ``CallClient`` / one
+pipecat ``DailyTransport``).  It reads three kinds of input:
+
+* Daily's events, through :meth:`CallTracker.handle` (name and payload in any
+  dialect) or :meth:`CallTracker.receive` (a typed event).  These never raise:
+  anything odd becomes an anomaly in the journal.
+* The bot's calls: :meth:`~CallTracker.start_dialout`, :meth:`~CallTracker.stop_dialout`,
+  :meth:`~CallTracker.send_dtmf`, :meth:`~CallTracker.sip_call_transfer`,
+  :meth:`~CallTracker.sip_refer`.  Each runs its guards first and raises
+  :class:`~dialfsm.exceptions.CallRefused` (changing nothing) or registers the
+  call and returns its session.
+* Their completions (daily-python's ``(session_id, error)``), through
+  :meth:`~CallTracker.complete` or the per-call helpers.  These never raise.
+
+Routing rules (see the README's "Rules" section):
+
+* Daily's events name a session by ``sessionId``.  A dial-out has no id until
+  its start completion returns one or an event carries one: a ``dialout-*``
+  event with an unknown id binds to the oldest dial-out still waiting for an
+  id, and so does a ``dialout-error`` or ``dialout-warning`` with no id.
+* ``dialin-connected`` with an unknown id creates a dial-in session.
+* ``participant-joined`` / ``participant-left`` route by the participant's
+  session id; for a participant that is no tracked session they are only
+  journaled.
+* ``dtmf-event`` without ``sessionId`` goes to the only live session, if there
+  is exactly one.
+* A completion pairs with its call by ``ref``, else (for a call on a named
+  session) with that session's oldest call of its kind waiting for one, else
+  with the oldest such call in the tracker.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterator, Mapping
+from typing import Any, Final, Literal
+
+import attrs
+
+from dialfsm._errors import ErrorCode, classify_error
+from dialfsm._inputs import (
+    CallCompleted,
+    DailyEvent,
+    DialinConnected,
+    DialinError,
+    DialinReady,
+    DialinStopped,
+    DialinWarning,
+    DialoutAnswered,
+    DialoutConnected,
+    DialoutError,
+    DialoutStopped,
+    DialoutWarning,
+    DtmfReceived,
+    LeftMeeting,
+    ParticipantJoined,
+    ParticipantLeft,
+    SendDtmf,
+    SipCallTransfer,
+    SipRefer,
+    StartDialout,
+    StopDialout,
+)
+from dialfsm._machine import ENGINES, Engine
+from dialfsm._parse import ParseProblem, event_name, from_daily, short_repr, to_daily
+from dialfsm._settings import (
+    DialoutSettings,
+    DtmfSettings,
+    SipCallTransferSettings,
+    SipReferSettings,
+    parse_dialout_settings,
+    parse_dtmf_settings,
+    parse_sip_call_transfer_settings,
+    parse_sip_refer_settings,
+)
+from dialfsm._table import (
+    BY_HISTORY,
+    AnomalyCode,
+    DialinState,
+    DialoutState,
+    Disposition,
+    Input,
+    InputKind,
+    Outcome,
+    SessionKind,
+    State,
+    stopped_outcome,
+)
+from dialfsm.exceptions import CallRefused, InvalidSettings, RefusalCode
+
+__all__ = ["CallTracker", "JournalEntry", "Session", "Step"]
+
+_CALL_INPUTS: Final = frozenset(i for i in Input if i.kind is InputKind.CALL)
+_COMPLETION_INPUT: Final[Mapping[tuple[Input, bool], Input]] = {
+    (call, ok): Input(f"{call.value}.{'ok' if ok else 'error'}") for call in _CALL_INPUTS for ok in (True, False)
+}
+_TRANSFER_ERRORS: Final = frozenset({Input.TRANSFER_ERROR, Input.REFER_ERROR})
+_ERROR_EVENTS: Final = (DialoutError, DialinError)
+
+
+@attrs.frozen(kw_only=True)
+class Step:
+    """What one input did to one session (an element of ``Session.history``).
+
+    Attributes:
+        seq: The input's position in the tracker's journal (0-based).
+        input: The table input it was read as.
+        source: The state before.
+        dest: The state after (equal to ``source`` unless ``disposition`` is ``TRANSITION``).
+        disposition: What it did.
+        code: The anomaly code, when it was an anomaly.
+        note: Extra detail (the warning's text, the DTMF tone, the error...).
+
+    """
+
+    seq: int
+    input: Input
+    source: State
+    dest: State
+    disposition: Disposition
+    code: str | None = None
+    note: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class JournalEntry:
+    """One input the tracker read, and what it did.  The journal holds one per input.
+
+    Attributes:
+        seq: Position in the journal (0-based).
+        name: The input's name: Daily's event name, the call, or ``<call>.ok|error``.
+        input: The typed input, or for input that could not be parsed, the raw ``(name, data)``.
+        disposition: What it did overall (``TRANSITION`` if it moved any session).
+        code: The anomaly or refusal code, if any.
+        message: A sentence explaining an anomaly or refusal.
+        steps: One :class:`Step` per session it touched.
+        t: The time given with the input (seconds), if any.
+        line: The replay log line it came from, if any.
+
+    """
+
+    seq: int
+    name: str
+    input: object
+    disposition: Disposition
+    code: str | None = None
+    message: str | None = None
+    steps: tuple[Step, ...] = ()
+    t: float | None = None
+    line: int | None = None
+
+
+@attrs.define(eq=False)
+class _Pending:
+    call: Input
+    session: Session
+    ref: str | None
+    done: bool = False
+
+
+class Session:
+    """One call: a dial-out the bot placed or a dial-in that reached the room.
+
+    Sessions are created and changed only by their :class:`CallTracker`; read
+    them freely.  ``state`` and ``outcome`` answer "where does this call stand";
+    ``history`` says how it got there.
+    """
+
+    __slots__ = (
+        "_answered",
+        "_dtmf",
+        "_error",
+        "_error_code",
+        "_history",
+        "_live_transfers",
+        "_model",
+        "_outcome",
+        "_session_id",
+        "_settings",
+        "_state",
+        "_states",
+        "_stop_requested",
+        "_warnings",
+        "index",
+        "kind",
+    )
+
+    #: ``dialout`` or ``dialin``.
+    kind: SessionKind
+    #: Creation order within the tracker (0-based).
+    index: int
+
+    def __init__(self, kind: SessionKind, index: int, settings: DialoutSettings | None = None) -> None:
+        self.kind = kind
+        self.index = index
+        self._settings = settings
+        self._session_id: str | None = None
+        initial: State = DialoutState.IDLE if kind is SessionKind.DIALOUT else DialinState.IDLE
+        self._state: State = initial
+        self._states: list[State] = [initial]
+        self._outcome: Outcome | None = None
+        self._error: str | None = None
+        self._error_code: ErrorCode | None = None
+        self._history: list[Step] = []
+        self._warnings: list[str] = []
+        self._dtmf: list[str] = []
+        self._answered = False
+        self._stop_requested = False
+        self._live_transfers = 0
+        self._model: Any = None
+
+    @property
+    def session_id(self) -> str | None:
+        """Daily's session id (the SIP/PSTN participant's), once known."""
+        return self._session_id
+
+    @property
+    def state(self) -> State:
+        """The current :class:`~dialfsm.DialoutState` or :class:`~dialfsm.DialinState`."""
+        return self._state
+
+    @property
+    def outcome(self) -> Outcome | None:
+        """How the call ended; ``None`` while it is live."""
+        return self._outcome
+
+    @property
+    def error(self) -> str | None:
+        """Daily's error text, verbatim (from an ``*-error`` event or a completion)."""
+        return self._error
+
+    @property
+    def error_code(self) -> ErrorCode | None:
+        """The code classified from :attr:`error` (see ``ERROR_PATTERNS``)."""
+        return self._error_code
+
+    @property
+    def is_terminal(self) -> bool:
+        """Whether the session is ``stopped`` or ``error``."""
+        return self._outcome is not None
+
+    @property
+    def settings(self) -> dict[str, Any] | None:
+        """For a dial-out, the validated settings as Daily's camelCase dict, to pass to ``start_dialout``."""
+        return None if self._settings is None else self._settings.to_daily()
+
+    @property
+    def dialout_settings(self) -> DialoutSettings | None:
+        """For a dial-out, the validated settings as a typed object."""
+        return self._settings
+
+    @property
+    def states(self) -> tuple[State, ...]:
+        """Every state visited, in order, starting with ``idle``."""
+        return tuple(self._states)
+
+    @property
+    def history(self) -> tuple[Step, ...]:
+        """Every input that reached this session and what it did, in order."""
+        return tuple(self._history)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The text of every warning Daily reported for this session."""
+        return tuple(self._warnings)
+
+    @property
+    def dtmf(self) -> tuple[str, ...]:
+        """Every DTMF tone received from the far end, in order."""
+        return tuple(self._dtmf)
+
+    def __repr__(self) -> str:
+        return (
+            f"<Session {self.kind.value} #{self.index} id={self._session_id!r} "
+            f"state={self._state.value} outcome={self._outcome and self._outcome.value}>"
+        )
+
+
+class CallTracker:
+    """Tracks every dial-out and dial-in of one Daily room.
+
+    Args:
+        max_dialouts: How many dial-outs may be live (not terminal) at once;
+            one more is refused with ``DIALOUT_IN_PROGRESS``.
+        allow_dialout: ``False`` refuses every ``start_dialout`` / ``stop_dialout``
+            with ``NOT_ALLOWED`` (a room without ``enable_dialout``).
+        engine: ``"compiled"`` (default) runs the dispatch compiled from the
+            ``transitions`` machines; ``"transitions"`` fires every row through
+            the ``transitions.Machine`` itself (slower; same results).
+
+    Example:
+        >>> from dialfsm import CallTracker
+        >>> tracker = CallTracker()
+        >>> session = tracker.start_dialout({"phoneNumber": "+15551234567"})
+        >>> _ = tracker.start_completed(session, session_id="5c7f", error=None)
+        >>> _ = tracker.handle("dialout-answered", {"sessionId": "5c7f"})
+        >>> session.state.value
+        'answered'
+
+    """
+
+    def __init__(
+        self,
+        *,
+        max_dialouts: int = 1,
+        allow_dialout: bool = True,
+        engine: Literal["compiled", "transitions"] = "compiled",
+    ) -> None:
+        if isinstance(max_dialouts, bool) or not isinstance(max_dialouts, int) or max_dialouts < 1:
+            raise ValueError(f"max_dialouts must be a positive int, got {max_dialouts!r}")
+        if engine not in ("compiled", "transitions"):
+            raise ValueError(f"engine must be 'compiled' or 'transitions', got {engine!r}")
+        self.max_dialouts = max_dialouts
+        self.allow_dialout = allow_dialout
+        self.engine = engine
+        self._engines: Mapping[SessionKind, Engine] = ENGINES
+        self._sessions: list[Session] = []
+        self._by_id: dict[str, Session] = {}
+        self._live: dict[int, Session] = {}  # index -> session, insertion-ordered
+        self._live_dialouts = 0
+        self._waiting_for_id: deque[Session] = deque()
+        self._pending: dict[Input, deque[_Pending]] = {call: deque() for call in _CALL_INPUTS}
+        self._refs: dict[str, _Pending] = {}
+        self._journal: list[JournalEntry] = []
+        self._endpoints: dict[str, None] = {}
+        self._line: int | None = None  # set by replay for the entries it feeds
+        self._input_listeners: list[Callable[[dict[str, Any]], object]] = []
+        self._entry_listeners: list[Callable[[JournalEntry], object]] = []
+        #: Exceptions raised by listeners (they never propagate into the event path).
+        self.listener_errors: list[BaseException] = []
+
+    # --- listeners ----------------------------------------------------------------------
+
+    def add_input_listener(self, listener: Callable[[dict[str, Any]], object]) -> None:
+        """Call ``listener`` with every input, as a replay-log record, before it is applied.
+
+        The record is what a line of a replay log holds: ``{"event": name, "data": payload}``,
+        ``{"call": ..., "settings"/"session_id": ..., "ref": ...}`` or
+        ``{"completion": ..., "session_id": ..., "error": ..., "ref": ...}``, plus ``"t"``
+        when the input carried a time.  A recorder is such a listener.  Exceptions
+        it raises are kept in :attr:`listener_errors`, never propagated.
+        """
+        self._input_listeners.append(listener)
+
+    def remove_input_listener(self, listener: Callable[[dict[str, Any]], object]) -> None:
+        """Stop calling an input listener; ``ValueError`` if it was not added."""
+        self._input_listeners.remove(listener)
+
+    def add_entry_listener(self, listener: Callable[[JournalEntry], object]) -> None:
+        """Call ``listener`` with every journal entry, right after its input was applied.
+
+        Exceptions it raises are kept in :attr:`listener_errors`, never propagated.
+        """
+        self._entry_listeners.append(listener)
+
+    def remove_entry_listener(self, listener: Callable[[JournalEntry], object]) -> None:
+        """Stop calling an entry listener; ``ValueError`` if it was not added."""
+        self._entry_listeners.remove(listener)
+
+    def _notify_input(self, record: dict[str, Any], t: float | None) -> None:
+        if t is not None:
+            record["t"] = t
+        for listener in tuple(self._input_listeners):
+            try:
+                listener(record)
+            except Exception as exc:  # noqa: BLE001  (a listener must not break the event path)
+                self.listener_errors.append(exc)
+
+    def _append(self, entry: JournalEntry) -> JournalEntry:
+        self._journal.append(entry)
+        for listener in tuple(self._entry_listeners):
+            try:
+                listener(entry)
+            except Exception as exc:  # noqa: BLE001  (a listener must not break the event path)
+                self.listener_errors.append(exc)
+        return entry
+
+    # --- reading the tracker ---------------------------------------------------------
+
+    def __iter__(self) -> Iterator[Session]:
+        """Every session, in order of creation."""
+        return iter(self._sessions)
+
+    def __len__(self) -> int:
+        """How many sessions the tracker holds."""
+        return len(self._sessions)
+
+    def __getitem__(self, session_id: str) -> Session:
+        """The session with Daily's ``session_id``; ``KeyError`` if none."""
+        return self._by_id[session_id]
+
+    def __contains__(self, session_id: object) -> bool:
+        """Whether a session has Daily's ``session_id``."""
+        return isinstance(session_id, str) and session_id in self._by_id
+
+    def get(self, session_id: str) -> Session | None:
+        """The session with Daily's ``session_id``, or ``None``."""
+        return self._by_id.get(session_id)
+
+    @property
+    def sessions(self) -> tuple[Session, ...]:
+        """Every session, in order of creation."""
+        return tuple(self._sessions)
+
+    @property
+    def live(self) -> tuple[Session, ...]:
+        """The sessions not yet in a terminal state, in order of creation."""
+        return tuple(self._live.values())
+
+    @property
+    def journal(self) -> tuple[JournalEntry, ...]:
+        """Every input read, in order, with what it did."""
+        return tuple(self._journal)
+
+    @property
+    def anomalies(self) -> tuple[JournalEntry, ...]:
+        """The journal entries recorded as anomalies."""
+        return tuple(e for e in self._journal if e.disposition is Disposition.ANOMALY)
+
+    @property
+    def refusals(self) -> tuple[JournalEntry, ...]:
+        """The journal entries of refused calls."""
+        return tuple(e for e in self._journal if e.disposition is Disposition.REFUSED)
+
+    @property
+    def dialin_endpoints(self) -> tuple[str, ...]:
+        """The SIP endpoints Daily reported ready (``dialin-ready``), in order."""
+        return tuple(self._endpoints)
+
+    # --- Daily's events ---------------------------------------------------------------
+
+    def handle(self, name: object, data: object = None, *, t: float | None = None) -> JournalEntry:
+        """Read one Daily event, by name and payload, in any dialect.  Never raises.
+
+        Args:
+            name: ``"dialout-answered"``, ``"on_dialout_answered"`` or ``"dialout.answered"``.
+            data: The payload as the SDK or webhook delivered it.
+            t: When it happened (seconds, any epoch), for the journal.
+
+        Returns:
+            The journal entry recording what it did.
+
+        """
+        if self._input_listeners:
+            self._notify_input({"event": name, "data": data}, t)
+        try:
+            event = from_daily(name, data)
+        except ParseProblem as problem:
+            label = name if isinstance(name, str) and len(name) <= 64 else short_repr(name)
+            return self._record(label, (name, data), Disposition.ANOMALY, problem.code, problem.message, t=t)
+        return self._receive_safe(event, t)
+
+    def receive(self, event: DailyEvent, *, t: float | None = None) -> JournalEntry:
+        """Read one typed Daily event.  Never raises.
+
+        Returns:
+            The journal entry recording what it did.
+
+        """
+        if self._input_listeners:
+            self._notify_input({"event": event_name(event), "data": to_daily(event)}, t)
+        return self._receive_safe(event, t)
+
+    def _receive_safe(self, event: DailyEvent, t: float | None) -> JournalEntry:
+        try:
+            return self._receive(event, t)
+        except Exception as exc:  # noqa: BLE001  (the event path must never raise into an SDK)
+            return self._record(
+                type(event).__name__,
+                event,
+                Disposition.ANOMALY,
+                AnomalyCode.MALFORMED_INPUT,
+                f"internal error handling {type(event).__name__}: {exc!r}",
+                t=t,
+            )
+
+    def _receive(self, event: DailyEvent, t: float | None) -> JournalEntry:
+        if isinstance(event, (DialoutConnected, DialoutAnswered, DialoutStopped, DialoutError, DialoutWarning)):
+            return self._dialout_event(event, t)
+        if isinstance(event, DialinConnected):
+            session = self._by_id.get(event.session_id)
+            if session is None:
+                session = self._new_session(SessionKind.DIALIN)
+                self._bind(session, event.session_id)
+            elif session.kind is not SessionKind.DIALIN:
+                return self._unknown(event, f"dialin-connected names dial-out session {event.session_id!r}", t)
+            return self._apply_one(session, event.input, event, t)
+        if isinstance(event, (DialinStopped, DialinError, DialinWarning)):
+            session = self._by_id.get(event.session_id)
+            if session is None or session.kind is not SessionKind.DIALIN:
+                return self._unknown(event, f"{event.input.value} for unknown dial-in {event.session_id!r}", t)
+            return self._apply_one(session, event.input, event, t)
+        if isinstance(event, DtmfReceived):
+            return self._dtmf_event(event, t)
+        if isinstance(event, (ParticipantJoined, ParticipantLeft)):
+            session = self._by_id.get(event.participant_id)
+            if session is None:
+                return self._record(event.input.value, event, Disposition.JOURNALED, t=t)
+            return self._apply_one(session, event.input, event, t)
+        if isinstance(event, LeftMeeting):
+            live = list(self._live.values())
+            if not live:
+                return self._record(event.input.value, event, Disposition.JOURNALED, t=t)
+            return self._apply(live, event.input, event, t)
+        if isinstance(event, DialinReady):
+            if event.sip_endpoint in self._endpoints:
+                return self._record(
+                    "dialin-ready",
+                    event,
+                    Disposition.ANOMALY,
+                    AnomalyCode.DUPLICATE_EVENT,
+                    f"dialin-ready for endpoint {short_repr(event.sip_endpoint)} again",
+                    t=t,
+                )
+            self._endpoints[event.sip_endpoint] = None
+            return self._record("dialin-ready", event, Disposition.RECORDED, t=t)
+        raise TypeError(f"not a Daily event: {short_repr(event)}")
+
+    def _dialout_event(
+        self,
+        event: DialoutConnected | DialoutAnswered | DialoutStopped | DialoutError | DialoutWarning,
+        t: float | None,
+    ) -> JournalEntry:
+        sid = event.session_id
+        session = None if sid is None else self._by_id.get(sid)
+        if session is None:
+            session = self._oldest_waiting()
+            if session is None:
+                what = "no sessionId" if sid is None else f"unknown sessionId {short_repr(sid)}"
+                return self._unknown(event, f"{event.input.value} with {what} and no dial-out waiting for one", t)
+            if sid is not None:
+                self._bind(session, sid)
+        elif session.kind is not SessionKind.DIALOUT:
+            return self._unknown(event, f"{event.input.value} names dial-in session {sid!r}", t)
+        return self._apply_one(session, event.input, event, t)
+
+    def _dtmf_event(self, event: DtmfReceived, t: float | None) -> JournalEntry:
+        if event.session_id is not None:
+            session = self._by_id.get(event.session_id)
+            if session is None:
+                return self._unknown(event, f"dtmf-event for unknown session {short_repr(event.session_id)}", t)
+        elif len(self._live) == 1:
+            (session,) = self._live.values()
+        else:
+            return self._unknown(event, f"dtmf-event without sessionId and {len(self._live)} live sessions", t)
+        return self._apply_one(session, event.input, event, t)
+
+    def _unknown(self, event: object, message: str, t: float | None) -> JournalEntry:
+        name = event.input.value if hasattr(event, "input") and event.input is not None else type(event).__name__
+        return self._record(name, event, Disposition.ANOMALY, AnomalyCode.UNKNOWN_SESSION, message, t=t)
+
+    # --- the bot's calls ---------------------------------------------------------------
+
+    def start_dialout(
+        self, settings: Mapping[str, Any] | DialoutSettings, *, ref: str | None = None, t: float | None = None
+    ) -> Session:
+        """Guard and register the bot's ``start_dialout``; returns the new session (``connecting``).
+
+        Pass ``session.settings`` to Daily's ``start_dialout``, then report its
+        completion with :meth:`start_completed`.
+
+        Raises:
+            CallRefused: ``INVALID_SETTINGS`` (daily-js's rules), ``NOT_ALLOWED``
+                (dial-out disabled), ``DIALOUT_IN_PROGRESS`` (``max_dialouts`` live).
+
+        """
+        if self._input_listeners:
+            ref = self._notify_call("start_dialout", "settings", settings, ref, t)
+        try:
+            parsed = parse_dialout_settings(settings)
+            if not self.allow_dialout:
+                raise CallRefused(
+                    RefusalCode.NOT_ALLOWED, "dial-out is disabled for this tracker", call="start_dialout"
+                )
+            if self._live_dialouts >= self.max_dialouts:
+                raise CallRefused(
+                    RefusalCode.DIALOUT_IN_PROGRESS,
+                    f"{self._live_dialouts} dial-out(s) already live (max_dialouts={self.max_dialouts})",
+                    call="start_dialout",
+                )
+        except CallRefused as refusal:
+            self._refuse("start_dialout", settings, refusal, t)
+            raise
+        call = StartDialout(settings=parsed, ref=ref)
+        session = self._new_session(SessionKind.DIALOUT, parsed)
+        self._waiting_for_id.append(session)
+        self._accept_call(session, call, t)
+        return session
+
+    def stop_dialout(self, session: Session | str, *, ref: str | None = None, t: float | None = None) -> Session:
+        """Guard and register the bot's ``stop_dialout`` of a session (or its id).
+
+        Raises:
+            CallRefused: ``INVALID_SETTINGS`` (not a session id), ``NOT_FOUND``,
+                ``NOT_ALLOWED``, ``INVALID_STATE`` (already stopped, no id yet, a dial-in).
+
+        """
+        if self._input_listeners:
+            sid = session.session_id if isinstance(session, Session) else session
+            ref = self._notify_call("stop_dialout", "session_id", sid, ref, t)
+        try:
+            target = self._target(session, "stop_dialout")
+            if not self.allow_dialout:
+                raise CallRefused(RefusalCode.NOT_ALLOWED, "dial-out is disabled for this tracker", call="stop_dialout")
+            if target.session_id is None and not target.is_terminal:
+                raise CallRefused(
+                    RefusalCode.INVALID_STATE,
+                    "the dial-out has no session id yet: wait for the start completion or its first event",
+                    call="stop_dialout",
+                )
+            self._check_state(target, Input.STOP_DIALOUT, "stop_dialout")
+        except CallRefused as refusal:
+            self._refuse("stop_dialout", session.session_id if isinstance(session, Session) else session, refusal, t)
+            raise
+        assert target.session_id is not None
+        self._accept_call(target, StopDialout(session_id=target.session_id, ref=ref), t)
+        return target
+
+    def send_dtmf(
+        self, settings: Mapping[str, Any] | DtmfSettings, *, ref: str | None = None, t: float | None = None
+    ) -> Session:
+        """Guard and register the bot's ``send_dtmf``; the session must be answered (dial-in: joined).
+
+        Raises:
+            CallRefused: ``INVALID_SETTINGS``, ``NOT_FOUND``, ``INVALID_STATE``.
+
+        """
+        if self._input_listeners:
+            ref = self._notify_call("send_dtmf", "settings", settings, ref, t)
+        try:
+            parsed = parse_dtmf_settings(settings)
+            target = self._target(parsed.session_id, "send_dtmf")
+            self._check_state(target, Input.SEND_DTMF, "send_dtmf")
+        except CallRefused as refusal:
+            self._refuse("send_dtmf", settings, refusal, t)
+            raise
+        self._accept_call(target, SendDtmf(settings=parsed, ref=ref), t)
+        return target
+
+    def sip_call_transfer(
+        self, settings: Mapping[str, Any] | SipCallTransferSettings, *, ref: str | None = None, t: float | None = None
+    ) -> Session:
+        """Guard and register the bot's ``sip_call_transfer``; the session must be answered or joined.
+
+        Raises:
+            CallRefused: ``INVALID_SETTINGS``, ``NOT_FOUND``, ``INVALID_STATE``.
+
+        """
+        if self._input_listeners:
+            ref = self._notify_call("sip_call_transfer", "settings", settings, ref, t)
+        try:
+            parsed = parse_sip_call_transfer_settings(settings)
+            target = self._target(parsed.session_id, "sip_call_transfer")
+            self._check_state(target, Input.SIP_CALL_TRANSFER, "sip_call_transfer")
+        except CallRefused as refusal:
+            self._refuse("sip_call_transfer", settings, refusal, t)
+            raise
+        self._accept_call(target, SipCallTransfer(settings=parsed, ref=ref), t)
+        return target
+
+    def sip_refer(
+        self, settings: Mapping[str, Any] | SipReferSettings, *, ref: str | None = None, t: float | None = None
+    ) -> Session:
+        """Guard and register the bot's ``sip_refer``; the session must be answered or joined.
+
+        Raises:
+            CallRefused: ``INVALID_SETTINGS``, ``NOT_FOUND``, ``INVALID_STATE``.
+
+        """
+        if self._input_listeners:
+            ref = self._notify_call("sip_refer", "settings", settings, ref, t)
+        try:
+            parsed = parse_sip_refer_settings(settings)
+            target = self._target(parsed.session_id, "sip_refer")
+            self._check_state(target, Input.SIP_REFER, "sip_refer")
+        except CallRefused as refusal:
+            self._refuse("sip_refer", settings, refusal, t)
+            raise
+        self._accept_call(target, SipRefer(settings=parsed, ref=ref), t)
+        return target
+
+    def _target(self, session: object, call: str) -> Session:
+        if isinstance(session, Session):
+            if session.index >= len(self._sessions) or self._sessions[session.index] is not session:
+                raise CallRefused(RefusalCode.NOT_FOUND, "that session belongs to another tracker", call=call)
+            return session
+        if not isinstance(session, str) or not session:
+            raise InvalidSettings("sessionId", f"must be a non-empty string, got {short_repr(session)}", call=call)
+        target = self._by_id.get(session)
+        if target is None:
+            raise CallRefused(
+                RefusalCode.NOT_FOUND, f"no session with id {short_repr(session)}", call=call, session_id=session
+            )
+        return target
+
+    def _check_state(self, session: Session, input_: Input, call: str) -> None:
+        resolution = self._engines[session.kind].dispatch[session.state, input_]
+        if resolution.disposition is Disposition.REFUSED:
+            raise CallRefused(
+                RefusalCode.INVALID_STATE,
+                f"{call} is not allowed for a {session.kind.value} in state {session.state.value}",
+                call=call,
+                session_id=session.session_id,
+            )
+
+    def _refuse(self, call: str, raw: object, refusal: CallRefused, t: float | None) -> None:
+        self._record(call, raw, Disposition.REFUSED, refusal.code.value, refusal.message, t=t)
+
+    def _notify_call(self, call: str, key: str, payload: object, ref: str | None, t: float | None) -> str:
+        """Tell input listeners about a call; give it a ref (``#<seq>``) so its completion pairs on replay."""
+        if ref is None:
+            ref = f"#{len(self._journal)}"
+        to_dict = getattr(payload, "to_daily", None)
+        self._notify_input({"call": call, key: to_dict() if callable(to_dict) else payload, "ref": ref}, t)
+        return ref
+
+    def _accept_call(
+        self,
+        session: Session,
+        call: StartDialout | StopDialout | SendDtmf | SipCallTransfer | SipRefer,
+        t: float | None,
+    ) -> None:
+        pending = _Pending(call=call.input, session=session, ref=call.ref)
+        self._pending[call.input].append(pending)
+        if call.ref is not None:
+            self._refs[call.ref] = pending
+        self._apply_one(session, call.input, call, t)
+
+    # --- completions --------------------------------------------------------------------
+
+    def complete(
+        self, completion: CallCompleted, *, session: Session | None = None, t: float | None = None
+    ) -> JournalEntry:
+        """Read the completion of one of the bot's calls.  Never raises.
+
+        Args:
+            completion: Which call, the session id it returned or names, the error text.
+            session: The session whose call completed, when the caller knows it.
+            t: When it happened, for the journal.
+
+        """
+        try:
+            return self._complete(completion, session, t)
+        except Exception as exc:  # noqa: BLE001  (completions come from SDK callbacks)
+            return self._record(
+                "completion",
+                completion,
+                Disposition.ANOMALY,
+                AnomalyCode.MALFORMED_INPUT,
+                f"internal error handling a completion: {exc!r}",
+                t=t,
+            )
+
+    def _complete(self, completion: CallCompleted, session: Session | None, t: float | None) -> JournalEntry:
+        call = completion.call
+        name = f"{getattr(call, 'value', short_repr(call))}.{'ok' if completion.error is None else 'error'}"
+        problem = _check_completion(completion)
+        pending = None if problem is not None else self._find_pending(completion, session)
+        if self._input_listeners:
+            ref = completion.ref if pending is None else pending.ref
+            record = {"completion": getattr(call, "value", call), "session_id": completion.session_id}
+            self._notify_input({**record, "error": completion.error, "ref": ref}, t)
+        if problem is not None:
+            return self._record(name, completion, Disposition.ANOMALY, AnomalyCode.MALFORMED_INPUT, problem, t=t)
+        if pending is None:
+            return self._record(
+                name,
+                completion,
+                Disposition.ANOMALY,
+                AnomalyCode.UNEXPECTED_COMPLETION,
+                f"{name} matches no {call.value} waiting for its completion",
+                t=t,
+            )
+        pending.done = True
+        if pending.ref is not None and self._refs.get(pending.ref) is pending:
+            del self._refs[pending.ref]
+        target = pending.session
+        if call is Input.START_DIALOUT and completion.session_id is not None and completion.error is None:
+            conflict = self._bind_from_completion(target, completion.session_id)
+            if conflict is not None:
+                return self._record(
+                    name, completion, Disposition.ANOMALY, AnomalyCode.UNEXPECTED_COMPLETION, conflict, t=t
+                )
+        input_ = _COMPLETION_INPUT[call, completion.error is None]
+        return self._apply_one(target, input_, completion, t)
+
+    def _bind_from_completion(self, session: Session, session_id: str) -> str | None:
+        if session.session_id == session_id:
+            return None
+        if session.session_id is not None:
+            return f"start completion returned {session_id!r} but events bound {session.session_id!r}"
+        owner = self._by_id.get(session_id)
+        if owner is not None:
+            return f"start completion returned {session_id!r}, already the id of session #{owner.index}"
+        self._bind(session, session_id)
+        return None
+
+    def _find_pending(self, completion: CallCompleted, session: Session | None) -> _Pending | None:
+        if completion.ref is not None:
+            pending = self._refs.get(completion.ref)
+            return pending if pending is not None and pending.call is completion.call else None
+        queue = self._pending[completion.call]
+        while queue and queue[0].done:
+            queue.popleft()
+        if session is None and completion.call is not Input.START_DIALOUT and completion.session_id is not None:
+            session = self._by_id.get(completion.session_id)
+            if session is None:
+                return None
+        for pending in queue:
+            if not pending.done and (session is None or pending.session is session):
+                return pending
+        return None
+
+    def start_completed(
+        self,
+        session: Session | None = None,
+        session_id: str | None = None,
+        error: str | None = None,
+        *,
+        ref: str | None = None,
+        t: float | None = None,
+    ) -> JournalEntry:
+        """Report daily-python's ``start_dialout`` completion ``(session_id, error)``.  Never raises.
+
+        Args:
+            session: The session :meth:`start_dialout` returned; ``None`` pairs
+                with ``ref`` or the oldest start waiting for its completion.
+            session_id: The id Daily returned (binds the session if it has none).
+            error: Daily's error text; a start that failed ends ``error`` / ``rejected``.
+            ref: The ``ref`` given to :meth:`start_dialout`, to pair with that call.
+            t: When it happened, for the journal.
+
+        """
+        return self.complete(
+            CallCompleted(call=Input.START_DIALOUT, session_id=session_id, error=error, ref=ref), session=session, t=t
+        )
+
+    def stop_completed(
+        self,
+        session: Session | None = None,
+        error: str | None = None,
+        *,
+        ref: str | None = None,
+        t: float | None = None,
+    ) -> JournalEntry:
+        """Report ``stop_dialout``'s completion ``(error,)``.  Never raises."""
+        return self.complete(CallCompleted(call=Input.STOP_DIALOUT, error=error, ref=ref), session=session, t=t)
+
+    def dtmf_completed(
+        self,
+        session: Session | None = None,
+        error: str | None = None,
+        *,
+        ref: str | None = None,
+        t: float | None = None,
+    ) -> JournalEntry:
+        """Report ``send_dtmf``'s completion ``(error,)``.  Never raises."""
+        return self.complete(CallCompleted(call=Input.SEND_DTMF, error=error, ref=ref), session=session, t=t)
+
+    def transfer_completed(
+        self,
+        session: Session | None = None,
+        error: str | None = None,
+        *,
+        ref: str | None = None,
+        t: float | None = None,
+    ) -> JournalEntry:
+        """Report ``sip_call_transfer``'s completion ``(error,)``.  Never raises."""
+        return self.complete(CallCompleted(call=Input.SIP_CALL_TRANSFER, error=error, ref=ref), session=session, t=t)
+
+    def refer_completed(
+        self,
+        session: Session | None = None,
+        error: str | None = None,
+        *,
+        ref: str | None = None,
+        t: float | None = None,
+    ) -> JournalEntry:
+        """Report ``sip_refer``'s completion ``(error,)``.  Never raises."""
+        return self.complete(CallCompleted(call=Input.SIP_REFER, error=error, ref=ref), session=session, t=t)
+
+    # --- the core: applying one input to sessions ---------------------------------------
+
+    def _new_session(self, kind: SessionKind, settings: DialoutSettings | None = None) -> Session:
+        session = Session(kind, len(self._sessions), settings)
+        self._sessions.append(session)
+        self._live[session.index] = session
+        if kind is SessionKind.DIALOUT:
+            self._live_dialouts += 1
+        if self.engine == "transitions":
+            model = _Model()
+            self._engines[kind].machine.add_model(model, initial=session.state)
+            session._model = model
+        return session
+
+    def _bind(self, session: Session, session_id: str) -> None:
+        session._session_id = session_id
+        self._by_id[session_id] = session
+
+    def _oldest_waiting(self) -> Session | None:
+        queue = self._waiting_for_id
+        while queue and (queue[0].session_id is not None or queue[0].is_terminal):
+            queue.popleft()
+        return queue[0] if queue else None
+
+    def _apply_one(self, session: Session, input_: Input, source: object, t: float | None) -> JournalEntry:
+        return self._apply((session,), input_, source, t)
+
+    def _apply(self, sessions: Any, input_: Input, source: object, t: float | None) -> JournalEntry:
+        seq = len(self._journal)
+        steps = []
+        overall = Disposition.RECORDED
+        code: str | None = None
+        message: str | None = None
+        for session in sessions:
+            step = self._step(session, input_, source, seq)
+            steps.append(step)
+            if step.disposition is Disposition.TRANSITION:
+                overall = Disposition.TRANSITION
+            elif step.disposition is Disposition.ANOMALY and overall is not Disposition.TRANSITION:
+                overall, code, message = Disposition.ANOMALY, step.code, step.note
+        entry = JournalEntry(
+            seq=seq,
+            name=input_.value,
+            input=source,
+            disposition=overall,
+            code=code,
+            message=message,
+            steps=tuple(steps),
+            t=t,
+            line=self._line,
+        )
+        return self._append(entry)
+
+    def _step(self, session: Session, input_: Input, source: object, seq: int) -> Step:
+        engine = self._engines[session.kind]
+        before = session._state
+        resolution = engine.dispatch[before, input_]
+        disposition = resolution.disposition
+        note: str | None = None
+        if disposition is Disposition.ANOMALY:
+            note = _anomaly_note(session, input_, resolution.code)
+        else:
+            if session._model is not None and resolution.row is not None:
+                session._model.trigger(input_.trigger)  # the transitions engine decides the state
+                after: State = session._model.state
+            else:
+                after = resolution.dest
+            note = self._side_effects(session, input_, source, after)
+            if after is not before:
+                session._state = after
+                session._states.append(after)
+            if resolution.outcome is BY_HISTORY:
+                session._outcome = stopped_outcome(
+                    answered=session._answered,
+                    stop_requested=session._stop_requested,
+                    transfer_live=session._live_transfers > 0,
+                )
+            elif resolution.outcome is not None:
+                session._outcome = resolution.outcome
+            if after is not before and session._outcome is not None:
+                self._retire(session)
+        step = Step(
+            seq=seq,
+            input=input_,
+            source=before,
+            dest=session._state,
+            disposition=disposition,
+            code=resolution.code,
+            note=note,
+        )
+        session._history.append(step)
+        return step
+
+    def _side_effects(self, session: Session, input_: Input, source: object, after: State) -> str | None:
+        """Session bookkeeping an accepted input implies; returns the step's note."""
+        if after is DialoutState.ANSWERED or after is DialinState.JOINED:
+            session._answered = True
+        if input_ is Input.STOP_DIALOUT:
+            session._stop_requested = True
+        elif input_ is Input.SIP_CALL_TRANSFER or input_ is Input.SIP_REFER:
+            session._live_transfers += 1
+        elif input_ in _TRANSFER_ERRORS:
+            session._live_transfers = max(0, session._live_transfers - 1)
+        if isinstance(source, (DialoutWarning, DialinWarning)):
+            text = source.error_msg or ""
+            session._warnings.append(text)
+            return text
+        if isinstance(source, DtmfReceived):
+            session._dtmf.append(source.tone)
+            return source.tone
+        if isinstance(source, _ERROR_EVENTS):
+            text = source.error_msg or ""
+            if session._error is None or after in (DialoutState.ERROR, DialinState.ERROR):
+                session._error, session._error_code = text, classify_error(text)
+            return text
+        if isinstance(source, CallCompleted) and source.error is not None:
+            if session._error is None or session._outcome is None:
+                session._error, session._error_code = source.error, classify_error(source.error)
+            return source.error
+        return None
+
+    def _retire(self, session: Session) -> None:
+        self._live.pop(session.index, None)
+        if session.kind is SessionKind.DIALOUT:
+            self._live_dialouts -= 1
+        if session._model is not None:
+            self._engines[session.kind].machine.remove_model(session._model)
+            session._model = None
+
+    def _record(
+        self,
+        name: str,
+        source: object,
+        disposition: Disposition,
+        code: str | None = None,
+        message: str | None = None,
+        *,
+        t: float | None = None,
+    ) -> JournalEntry:
+        entry = JournalEntry(
+            seq=len(self._journal),
+            name=name,
+            input=source,
+            disposition=disposition,
+            code=code,
+            message=message,
+            t=t,
+            line=self._line,
+        )
+        return self._append(entry)
+
+    def record_anomaly(
+        self, code: AnomalyCode, message: str, *, name: str = "input", source: object = None, t: float | None = None
+    ) -> JournalEntry:
+        """Journal an anomaly found outside the tracker (a log line that is not JSON, say)."""
+        return self._record(name, source, Disposition.ANOMALY, code, message, t=t)
+
+
+class _Model:
+    """A bare model object for the ``transitions`` engine (one per live session)."""
+
+    state: State
+
+
+def _anomaly_note(session: Session, input_: Input, code: str | None) -> str:
+    where = f"{session.kind.value} {session.session_id or '#' + str(session.index)}"
+    if code == AnomalyCode.LATE_EVENT:
+        return f"{input_.value} for {where} after it ended ({session.state.value})"
+    if code == AnomalyCode.DUPLICATE_EVENT:
+        return f"{input_.value} again for {where} (already {session.state.value})"
+    return f"{input_.value} for {where} in state {session.state.value}"
+
+
+def _check_completion(completion: CallCompleted) -> str | None:
+    if completion.call not in _CALL_INPUTS:
+        return f"not a call: {short_repr(completion.call)}"
+    for field in ("session_id", "error", "ref"):
+        value = getattr(completion, field)
+        if value is not None and not isinstance(value, str):
+            return f"completion {field} must be a string or null, got {short_repr(value)}"
+    return None

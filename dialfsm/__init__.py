@@ -65,7 +65,7 @@ from dialfsm._table import (
     TableError,
     stopped_outcome,
 )
-from dialfsm._tracker import CallTracker, JournalEntry, Session, Step
+from dialfsm._tracker import CallTracker, JournalEntry, Session
 from dialfsm.exceptions import (
     CallRefused,
     DialfsmError,
@@ -136,7 +136,6 @@ __all__ = [
     "SipReferSettings",
     "SnapshotError",
     "StartDialout",
-    "Step",
     "StopDialout",
     "Table",
     "TableError",

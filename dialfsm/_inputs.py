@@ -46,13 +46,11 @@ __all__ = [
     "StopDialout",
 ]
 
-_frozen = attrs.frozen(kw_only=True)
-
 
 # --- Daily's events -----------------------------------------------------------------
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class DialoutConnected:
     """``dialout-connected``: the call is established and ringing at the far end."""
 
@@ -63,7 +61,7 @@ class DialoutConnected:
     sip_call_id: str | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class DialoutAnswered:
     """``dialout-answered``: the far end picked up."""
 
@@ -72,7 +70,7 @@ class DialoutAnswered:
     sip_call_id: str | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class DialoutStopped:
     """``dialout-stopped``: the far end hung up, or ``stop_dialout`` took effect."""
 
@@ -81,7 +79,7 @@ class DialoutStopped:
     sip_call_id: str | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class DialoutError:
     """``dialout-error``: a fatal error.  ``session_id`` is ``None`` when the call never started."""
 
@@ -91,7 +89,7 @@ class DialoutError:
     error_msg: str | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class DialoutWarning:
     """``dialout-warning``: a non-fatal problem (a codec fallback); never changes state."""
 
@@ -100,7 +98,7 @@ class DialoutWarning:
     error_msg: str | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class DialinReady:
     """``dialin-ready``: one of the room's SIP endpoints can take calls (once per endpoint)."""
 
@@ -108,7 +106,7 @@ class DialinReady:
     sip_endpoint: str
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class DialinConnected:
     """``dialin-connected``: a caller reached the room; media is being negotiated."""
 
@@ -119,7 +117,7 @@ class DialinConnected:
     sip_call_id: str | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class DialinStopped:
     """``dialin-stopped``: the caller hung up or the call was terminated."""
 
@@ -128,7 +126,7 @@ class DialinStopped:
     sip_call_id: str | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class DialinError:
     """``dialin-error``: a fatal error (``type`` is ``"start-failed"`` or ``None``)."""
 
@@ -138,7 +136,7 @@ class DialinError:
     type: str | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class DialinWarning:
     """``dialin-warning``: a non-fatal problem; never changes state."""
 
@@ -147,7 +145,7 @@ class DialinWarning:
     error_msg: str | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class DtmfReceived:
     """``dtmf-event``: the far end pressed a key; never changes state."""
 
@@ -158,7 +156,7 @@ class DtmfReceived:
     volume: float | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ParticipantJoined:
     """``participant-joined``: for a dial-in, the caller's media is flowing."""
 
@@ -167,7 +165,7 @@ class ParticipantJoined:
     participant_id: str
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class ParticipantLeft:
     """``participant-left``: recorded on a tracked session; changes no state."""
 
@@ -175,7 +173,7 @@ class ParticipantLeft:
     participant_id: str
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class LeftMeeting:
     """``left-meeting``: the bot left the room, which drops every call (outcome ``abandoned``)."""
 
@@ -204,7 +202,7 @@ DailyEvent: TypeAlias = (
 # --- the bot's calls --------------------------------------------------------------
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class StartDialout:
     """The bot's ``start_dialout(settings)``."""
 
@@ -214,7 +212,7 @@ class StartDialout:
     ref: str | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class StopDialout:
     """The bot's ``stop_dialout(session_id)``."""
 
@@ -223,7 +221,7 @@ class StopDialout:
     ref: str | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class SendDtmf:
     """The bot's ``send_dtmf(settings)``."""
 
@@ -232,7 +230,7 @@ class SendDtmf:
     ref: str | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class SipCallTransfer:
     """The bot's ``sip_call_transfer(settings)``."""
 
@@ -241,7 +239,7 @@ class SipCallTransfer:
     ref: str | None = None
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class SipRefer:
     """The bot's ``sip_refer(settings)``."""
 
@@ -254,7 +252,7 @@ class SipRefer:
 Call: TypeAlias = StartDialout | StopDialout | SendDtmf | SipCallTransfer | SipRefer
 
 
-@_frozen
+@attrs.frozen(kw_only=True)
 class CallCompleted:
     """The completion of one of the bot's calls: daily-python's ``(session_id, error)``.
 

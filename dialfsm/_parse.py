@@ -96,7 +96,11 @@ def _first(data: Mapping[str, object], *keys: str) -> object:
 
 
 def _text(data: Mapping[str, object], event: str, field: str, *keys: str, required: bool) -> str | None:
-    value = _first(data, *keys)
+    value = data.get(keys[0])
+    if value is None and len(keys) > 1:
+        value = _first(data, *keys[1:])
+    if type(value) is str and value:
+        return value
     if value is None or value == "":
         if required:
             raise ParseProblem(AnomalyCode.MALFORMED_INPUT, f"{event}: missing {field}")
@@ -119,6 +123,8 @@ _SIP_CALL_ID_KEYS: Final = ("sipCallId", "sip_call_id")
 
 
 def _object(event: str, data: object) -> Mapping[str, object]:
+    if type(data) is dict and "payload" not in data:  # the common case, without the ABC check
+        return data
     if not isinstance(data, Mapping):
         raise ParseProblem(AnomalyCode.MALFORMED_INPUT, f"{event}: payload must be an object, got {short_repr(data)}")
     if "payload" in data and "type" in data and isinstance(data["payload"], Mapping):

@@ -142,7 +142,8 @@ def _feed_call(tracker: CallTracker, record: Mapping[str, Any], ref: str | None,
             return _malformed(tracker, f"unknown call {short_repr(name)}", t)
     except CallRefused:
         pass  # journaled by the tracker as REFUSED
-    return tracker._journal[-1]
+    assert tracker.last_entry is not None
+    return tracker.last_entry
 
 
 def replay_lines(lines: Iterable[tuple[int, bytes | str]], tracker: CallTracker | None = None) -> ReplayResult:

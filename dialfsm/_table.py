@@ -597,16 +597,16 @@ def build_table(
     resolve: dict[tuple[State, Input], Resolution] = {}
     for s in states:
         for i in inputs:
-            row = seen.get((s, i))
-            if row is None:
+            found = seen.get((s, i))
+            if found is None:
                 resolve[s, i] = default_resolution(s, i, terminal=s in terminal, entering=entering[s])
             else:
                 resolve[s, i] = Resolution(
-                    disposition=row.disposition,
-                    dest=row.dest if row.dest is not None else s,
-                    outcome=row.outcome,
-                    code=row.anomaly,
-                    row=row,
+                    disposition=found.disposition,
+                    dest=found.dest if found.dest is not None else s,
+                    outcome=found.outcome,
+                    code=found.anomaly,
+                    row=found,
                 )
     return Table(
         kind=kind,

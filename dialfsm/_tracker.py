@@ -34,7 +34,7 @@ Routing rules (see the README's "Rules" section):
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, Literal
 
 import attrs
@@ -84,13 +84,14 @@ from dialfsm._table import (
     Input,
     InputKind,
     Outcome,
+    Resolution,
     SessionKind,
     State,
     stopped_outcome,
 )
 from dialfsm.exceptions import CallRefused, InvalidSettings, RefusalCode
 
-__all__ = ["CallTracker", "JournalEntry", "Session", "Step"]
+__all__ = ["CallTracker", "JournalEntry", "Session"]
 
 _CALL_INPUTS: Final = frozenset(i for i in Input if i.kind is InputKind.CALL)
 _COMPLETION_INPUT: Final[Mapping[tuple[Input, bool], Input]] = {
@@ -98,58 +99,120 @@ _COMPLETION_INPUT: Final[Mapping[tuple[Input, bool], Input]] = {
 }
 _TRANSFER_ERRORS: Final = frozenset({Input.TRANSFER_ERROR, Input.REFER_ERROR})
 _ERROR_EVENTS: Final = (DialoutError, DialinError)
+#: The inputs that need bookkeeping beyond the state (see ``CallTracker._side_effects``).
+_EFFECT_INPUTS: Final = frozenset(
+    {
+        Input.STOP_DIALOUT,
+        Input.SIP_CALL_TRANSFER,
+        Input.SIP_REFER,
+        Input.DIALOUT_WARNING,
+        Input.DIALIN_WARNING,
+        Input.DTMF_EVENT,
+        Input.DIALOUT_ERROR,
+        Input.DIALIN_ERROR,
+    }
+    | {i for i in Input if i.value.endswith(".error")}
+)
 
 
-@attrs.frozen(kw_only=True)
-class Step:
-    """What one input did to one session (an element of ``Session.history``).
-
-    Attributes:
-        seq: The input's position in the tracker's journal (0-based).
-        input: The table input it was read as.
-        source: The state before.
-        dest: The state after (equal to ``source`` unless ``disposition`` is ``TRANSITION``).
-        disposition: What it did.
-        code: The anomaly code, when it was an anomaly.
-        note: Extra detail (the warning's text, the DTMF tone, the error...).
-
-    """
-
-    seq: int
-    input: Input
-    source: State
-    dest: State
-    disposition: Disposition
-    code: str | None = None
-    note: str | None = None
+_INPUT_BY_VALUE: Final[Mapping[str, Input]] = {i.value: i for i in Input}
 
 
-@attrs.frozen(kw_only=True)
 class JournalEntry:
-    """One input the tracker read, and what it did.  The journal holds one per input.
+    """One input the tracker read, and what it did.  Read-only.
+
+    The journal holds one entry per input.  An input that reached one session
+    (almost all do) is also that session's history step: ``session``,
+    ``source`` and ``dest`` say which and how.  An input that reached several
+    sessions (``left-meeting``) has one step per session in :attr:`steps`.
 
     Attributes:
-        seq: Position in the journal (0-based).
-        name: The input's name: Daily's event name, the call, or ``<call>.ok|error``.
+        seq: Position in the tracker's journal (0-based, counting every input ever read).
+        name: Daily's event name, the call (``start_dialout``...), or ``<call>.ok|error``.
         input: The typed input, or for input that could not be parsed, the raw ``(name, data)``.
-        disposition: What it did overall (``TRANSITION`` if it moved any session).
+        disposition: What it did (for several sessions: ``TRANSITION`` if it moved any).
         code: The anomaly or refusal code, if any.
-        message: A sentence explaining an anomaly or refusal.
-        steps: One :class:`Step` per session it touched.
+        message: An anomaly's or refusal's explanation, or the step's detail
+            (a warning's text, the DTMF tone, Daily's error text).
         t: The time given with the input (seconds), if any.
         line: The replay log line it came from, if any.
+        session: The session it reached, when exactly one.
+        source: That session's state before.
+        dest: That session's state after (``source`` unless ``disposition`` is ``TRANSITION``).
 
     """
+
+    __slots__ = (
+        "_more",
+        "code",
+        "dest",
+        "disposition",
+        "input",
+        "line",
+        "message",
+        "name",
+        "seq",
+        "session",
+        "source",
+        "t",
+    )
 
     seq: int
     name: str
     input: object
     disposition: Disposition
-    code: str | None = None
-    message: str | None = None
-    steps: tuple[Step, ...] = ()
-    t: float | None = None
-    line: int | None = None
+    code: str | None
+    message: str | None
+    t: float | None
+    line: int | None
+    session: Session | None
+    source: State | None
+    dest: State | None
+
+    def __init__(
+        self,
+        seq: int,
+        name: str,
+        input: object,
+        disposition: Disposition,
+        code: str | None = None,
+        message: str | None = None,
+        t: float | None = None,
+        line: int | None = None,
+        session: Session | None = None,
+        source: State | None = None,
+        dest: State | None = None,
+        more: tuple[JournalEntry, ...] | None = None,
+    ) -> None:
+        self.seq = seq
+        self.name = name
+        self.input = input
+        self.disposition = disposition
+        self.code = code
+        self.message = message
+        self.t = t
+        self.line = line
+        self.session = session
+        self.source = source
+        self.dest = dest
+        self._more = more
+
+    @property
+    def steps(self) -> tuple[JournalEntry, ...]:
+        """One step per session the input reached (each has ``session``, ``source``, ``dest``)."""
+        if self._more is not None:
+            return self._more
+        return () if self.session is None else (self,)
+
+    @property
+    def table_input(self) -> Input | None:
+        """The :class:`~dialfsm.Input` of the transition table this entry read, if any."""
+        return _INPUT_BY_VALUE.get(self.name)
+
+    def __repr__(self) -> str:
+        where = "" if self.session is None else f" {self.source} -> {self.dest}"
+        code = "" if self.code is None else f" {self.code}"
+        return f"<JournalEntry #{self.seq} {self.name} {self.disposition.value}{code}{where}>"
 
 
 @attrs.define(eq=False)
@@ -170,6 +233,7 @@ class Session:
 
     __slots__ = (
         "_answered",
+        "_dispatch",
         "_dtmf",
         "_error",
         "_error_code",
@@ -192,9 +256,16 @@ class Session:
     #: Creation order within the tracker (0-based).
     index: int
 
-    def __init__(self, kind: SessionKind, index: int, settings: DialoutSettings | None = None) -> None:
+    def __init__(
+        self,
+        kind: SessionKind,
+        index: int,
+        dispatch: Mapping[tuple[State, Input], Resolution],
+        settings: DialoutSettings | None = None,
+    ) -> None:
         self.kind = kind
         self.index = index
+        self._dispatch = dispatch
         self._settings = settings
         self._session_id: str | None = None
         initial: State = DialoutState.IDLE if kind is SessionKind.DIALOUT else DialinState.IDLE
@@ -203,9 +274,9 @@ class Session:
         self._outcome: Outcome | None = None
         self._error: str | None = None
         self._error_code: ErrorCode | None = None
-        self._history: list[Step] = []
-        self._warnings: list[str] = []
-        self._dtmf: list[str] = []
+        self._history: list[JournalEntry] = []
+        self._warnings: list[str] | None = None  # created on the first warning
+        self._dtmf: list[str] | None = None  # created on the first tone
         self._answered = False
         self._stop_requested = False
         self._live_transfers = 0
@@ -257,19 +328,29 @@ class Session:
         return tuple(self._states)
 
     @property
-    def history(self) -> tuple[Step, ...]:
-        """Every input that reached this session and what it did, in order."""
+    def history(self) -> tuple[JournalEntry, ...]:
+        """Every input that reached this session and what it did, in order (empty with ``keep_history=False``)."""
         return tuple(self._history)
 
     @property
     def warnings(self) -> tuple[str, ...]:
         """The text of every warning Daily reported for this session."""
-        return tuple(self._warnings)
+        return () if self._warnings is None else tuple(self._warnings)
 
     @property
     def dtmf(self) -> tuple[str, ...]:
         """Every DTMF tone received from the far end, in order."""
-        return tuple(self._dtmf)
+        return () if self._dtmf is None else tuple(self._dtmf)
+
+    def _add_warning(self, text: str) -> None:
+        if self._warnings is None:
+            self._warnings = []
+        self._warnings.append(text)
+
+    def _add_dtmf(self, tone: str) -> None:
+        if self._dtmf is None:
+            self._dtmf = []
+        self._dtmf.append(tone)
 
     def __repr__(self) -> str:
         return (
@@ -289,6 +370,13 @@ class CallTracker:
         engine: ``"compiled"`` (default) runs the dispatch compiled from the
             ``transitions`` machines; ``"transitions"`` fires every row through
             the ``transitions.Machine`` itself (slower; same results).
+        journal_limit: Keep only the latest N journal entries (``None``: all).
+            Sessions keep their own history either way; an entry listener can
+            offload the full journal (a recorder, a log).
+        keep_history: ``False`` keeps no per-session history (``states`` still
+            records every state visited): for replaying huge logs in constant memory.
+        finished_limit: Forget the oldest finished sessions beyond N (``None``:
+            keep all).  Events for a forgotten session are ``UNKNOWN_SESSION``.
 
     Example:
         >>> from dialfsm import CallTracker
@@ -307,7 +395,13 @@ class CallTracker:
         max_dialouts: int = 1,
         allow_dialout: bool = True,
         engine: Literal["compiled", "transitions"] = "compiled",
+        journal_limit: int | None = None,
+        keep_history: bool = True,
+        finished_limit: int | None = None,
     ) -> None:
+        for name, limit in (("journal_limit", journal_limit), ("finished_limit", finished_limit)):
+            if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+                raise ValueError(f"{name} must be None or an int >= 0, got {limit!r}")
         if isinstance(max_dialouts, bool) or not isinstance(max_dialouts, int) or max_dialouts < 1:
             raise ValueError(f"max_dialouts must be a positive int, got {max_dialouts!r}")
         if engine not in ("compiled", "transitions"):
@@ -315,15 +409,23 @@ class CallTracker:
         self.max_dialouts = max_dialouts
         self.allow_dialout = allow_dialout
         self.engine = engine
+        self.keep_history = keep_history
+        self.finished_limit = finished_limit
         self._engines: Mapping[SessionKind, Engine] = ENGINES
-        self._sessions: list[Session] = []
+        self._sessions: dict[int, Session] = {}  # index -> session, in creation order
+        self._created = 0
+        self._finished: deque[Session] = deque()
         self._by_id: dict[str, Session] = {}
         self._live: dict[int, Session] = {}  # index -> session, insertion-ordered
         self._live_dialouts = 0
         self._waiting_for_id: deque[Session] = deque()
         self._pending: dict[Input, deque[_Pending]] = {call: deque() for call in _CALL_INPUTS}
         self._refs: dict[str, _Pending] = {}
-        self._journal: list[JournalEntry] = []
+        self._journal: deque[JournalEntry] | list[JournalEntry] = (
+            [] if journal_limit is None else deque(maxlen=journal_limit)
+        )
+        self._seq = 0
+        self._last: JournalEntry | None = None
         self._endpoints: dict[str, None] = {}
         self._line: int | None = None  # set by replay for the entries it feeds
         self._input_listeners: list[Callable[[dict[str, Any]], object]] = []
@@ -370,6 +472,8 @@ class CallTracker:
 
     def _append(self, entry: JournalEntry) -> JournalEntry:
         self._journal.append(entry)
+        self._seq += 1
+        self._last = entry
         for listener in tuple(self._entry_listeners):
             try:
                 listener(entry)
@@ -381,7 +485,7 @@ class CallTracker:
 
     def __iter__(self) -> Iterator[Session]:
         """Every session, in order of creation."""
-        return iter(self._sessions)
+        return iter(self._sessions.values())
 
     def __len__(self) -> int:
         """How many sessions the tracker holds."""
@@ -402,7 +506,7 @@ class CallTracker:
     @property
     def sessions(self) -> tuple[Session, ...]:
         """Every session, in order of creation."""
-        return tuple(self._sessions)
+        return tuple(self._sessions.values())
 
     @property
     def live(self) -> tuple[Session, ...]:
@@ -411,8 +515,18 @@ class CallTracker:
 
     @property
     def journal(self) -> tuple[JournalEntry, ...]:
-        """Every input read, in order, with what it did."""
+        """Every input read, in order, with what it did (the last ``journal_limit`` with a limit)."""
         return tuple(self._journal)
+
+    @property
+    def last_entry(self) -> JournalEntry | None:
+        """The journal entry of the latest input (kept even with ``journal_limit=0``)."""
+        return self._last
+
+    @property
+    def inputs_read(self) -> int:
+        """How many inputs the tracker has read (the next entry's ``seq``)."""
+        return self._seq
 
     @property
     def anomalies(self) -> tuple[JournalEntry, ...]:
@@ -477,46 +591,50 @@ class CallTracker:
             )
 
     def _receive(self, event: DailyEvent, t: float | None) -> JournalEntry:
-        if isinstance(event, (DialoutConnected, DialoutAnswered, DialoutStopped, DialoutError, DialoutWarning)):
-            return self._dialout_event(event, t)
-        if isinstance(event, DialinConnected):
-            session = self._by_id.get(event.session_id)
-            if session is None:
-                session = self._new_session(SessionKind.DIALIN)
-                self._bind(session, event.session_id)
-            elif session.kind is not SessionKind.DIALIN:
-                return self._unknown(event, f"dialin-connected names dial-out session {event.session_id!r}", t)
-            return self._apply_one(session, event.input, event, t)
-        if isinstance(event, (DialinStopped, DialinError, DialinWarning)):
-            session = self._by_id.get(event.session_id)
-            if session is None or session.kind is not SessionKind.DIALIN:
-                return self._unknown(event, f"{event.input.value} for unknown dial-in {event.session_id!r}", t)
-            return self._apply_one(session, event.input, event, t)
-        if isinstance(event, DtmfReceived):
-            return self._dtmf_event(event, t)
-        if isinstance(event, (ParticipantJoined, ParticipantLeft)):
-            session = self._by_id.get(event.participant_id)
-            if session is None:
-                return self._record(event.input.value, event, Disposition.JOURNALED, t=t)
-            return self._apply_one(session, event.input, event, t)
-        if isinstance(event, LeftMeeting):
-            live = list(self._live.values())
-            if not live:
-                return self._record(event.input.value, event, Disposition.JOURNALED, t=t)
-            return self._apply(live, event.input, event, t)
-        if isinstance(event, DialinReady):
-            if event.sip_endpoint in self._endpoints:
-                return self._record(
-                    "dialin-ready",
-                    event,
-                    Disposition.ANOMALY,
-                    AnomalyCode.DUPLICATE_EVENT,
-                    f"dialin-ready for endpoint {short_repr(event.sip_endpoint)} again",
-                    t=t,
-                )
-            self._endpoints[event.sip_endpoint] = None
-            return self._record("dialin-ready", event, Disposition.RECORDED, t=t)
-        raise TypeError(f"not a Daily event: {short_repr(event)}")
+        route = _ROUTES.get(type(event))
+        if route is None:
+            raise TypeError(f"not a Daily event: {short_repr(event)}")
+        return route(self, event, t)
+
+    def _dialin_connected(self, event: DialinConnected, t: float | None) -> JournalEntry:
+        session = self._by_id.get(event.session_id)
+        if session is None:
+            session = self._new_session(SessionKind.DIALIN)
+            self._bind(session, event.session_id)
+        elif session.kind is not SessionKind.DIALIN:
+            return self._unknown(event, f"dialin-connected names dial-out session {event.session_id!r}", t)
+        return self._apply_one(session, event.input, event, t)
+
+    def _dialin_event(self, event: DialinStopped | DialinError | DialinWarning, t: float | None) -> JournalEntry:
+        session = self._by_id.get(event.session_id)
+        if session is None or session.kind is not SessionKind.DIALIN:
+            return self._unknown(event, f"{event.input.value} for unknown dial-in {event.session_id!r}", t)
+        return self._apply_one(session, event.input, event, t)
+
+    def _participant_event(self, event: ParticipantJoined | ParticipantLeft, t: float | None) -> JournalEntry:
+        session = self._by_id.get(event.participant_id)
+        if session is None:
+            return self._record(event.input.value, event, Disposition.JOURNALED, t=t)
+        return self._apply_one(session, event.input, event, t)
+
+    def _left_meeting(self, event: LeftMeeting, t: float | None) -> JournalEntry:
+        live = list(self._live.values())
+        if not live:
+            return self._record(event.input.value, event, Disposition.JOURNALED, t=t)
+        return self._apply(live, event.input, event, t)
+
+    def _dialin_ready(self, event: DialinReady, t: float | None) -> JournalEntry:
+        if event.sip_endpoint in self._endpoints:
+            return self._record(
+                "dialin-ready",
+                event,
+                Disposition.ANOMALY,
+                AnomalyCode.DUPLICATE_EVENT,
+                f"dialin-ready for endpoint {short_repr(event.sip_endpoint)} again",
+                t=t,
+            )
+        self._endpoints[event.sip_endpoint] = None
+        return self._record("dialin-ready", event, Disposition.RECORDED, t=t)
 
     def _dialout_event(
         self,
@@ -683,7 +801,7 @@ class CallTracker:
 
     def _target(self, session: object, call: str) -> Session:
         if isinstance(session, Session):
-            if session.index >= len(self._sessions) or self._sessions[session.index] is not session:
+            if self._sessions.get(session.index) is not session:
                 raise CallRefused(RefusalCode.NOT_FOUND, "that session belongs to another tracker", call=call)
             return session
         if not isinstance(session, str) or not session:
@@ -711,7 +829,7 @@ class CallTracker:
     def _notify_call(self, call: str, key: str, payload: object, ref: str | None, t: float | None) -> str:
         """Tell input listeners about a call; give it a ref (``#<seq>``) so its completion pairs on replay."""
         if ref is None:
-            ref = f"#{len(self._journal)}"
+            ref = f"#{self._seq}"
         to_dict = getattr(payload, "to_daily", None)
         self._notify_input({"call": call, key: to_dict() if callable(to_dict) else payload, "ref": ref}, t)
         return ref
@@ -884,8 +1002,9 @@ class CallTracker:
     # --- the core: applying one input to sessions ---------------------------------------
 
     def _new_session(self, kind: SessionKind, settings: DialoutSettings | None = None) -> Session:
-        session = Session(kind, len(self._sessions), settings)
-        self._sessions.append(session)
+        session = Session(kind, self._created, self._engines[kind].dispatch, settings)
+        self._created += 1
+        self._sessions[session.index] = session
         self._live[session.index] = session
         if kind is SessionKind.DIALOUT:
             self._live_dialouts += 1
@@ -906,78 +1025,63 @@ class CallTracker:
         return queue[0] if queue else None
 
     def _apply_one(self, session: Session, input_: Input, source: object, t: float | None) -> JournalEntry:
-        return self._apply((session,), input_, source, t)
+        return self._append(self._step(session, input_, source, self._seq, t))
 
-    def _apply(self, sessions: Any, input_: Input, source: object, t: float | None) -> JournalEntry:
-        seq = len(self._journal)
-        steps = []
+    def _apply(self, sessions: list[Session], input_: Input, source: object, t: float | None) -> JournalEntry:
+        seq = self._seq
+        steps = tuple(self._step(session, input_, source, seq, t) for session in sessions)
         overall = Disposition.RECORDED
-        code: str | None = None
-        message: str | None = None
-        for session in sessions:
-            step = self._step(session, input_, source, seq)
-            steps.append(step)
+        code = message = None
+        for step in steps:
             if step.disposition is Disposition.TRANSITION:
-                overall = Disposition.TRANSITION
-            elif step.disposition is Disposition.ANOMALY and overall is not Disposition.TRANSITION:
-                overall, code, message = Disposition.ANOMALY, step.code, step.note
-        entry = JournalEntry(
-            seq=seq,
-            name=input_.value,
-            input=source,
-            disposition=overall,
-            code=code,
-            message=message,
-            steps=tuple(steps),
-            t=t,
-            line=self._line,
-        )
+                overall, code, message = Disposition.TRANSITION, None, None
+                break
+            if step.disposition is Disposition.ANOMALY and code is None:
+                overall, code, message = Disposition.ANOMALY, step.code, step.message
+        entry = JournalEntry(seq, input_.value, source, overall, code, message, t, self._line, more=steps)
         return self._append(entry)
 
-    def _step(self, session: Session, input_: Input, source: object, seq: int) -> Step:
-        engine = self._engines[session.kind]
+    def _step(self, session: Session, input_: Input, source: object, seq: int, t: float | None) -> JournalEntry:
         before = session._state
-        resolution = engine.dispatch[before, input_]
+        resolution = session._dispatch[before, input_]
         disposition = resolution.disposition
-        note: str | None = None
         if disposition is Disposition.ANOMALY:
-            note = _anomaly_note(session, input_, resolution.code)
+            after = before
+            note: str | None = _anomaly_note(session, input_, resolution.code)
         else:
             if session._model is not None and resolution.row is not None:
                 session._model.trigger(input_.trigger)  # the transitions engine decides the state
-                after: State = session._model.state
+                after = session._model.state
             else:
                 after = resolution.dest
-            note = self._side_effects(session, input_, source, after)
+            note = self._side_effects(session, input_, source, after) if input_ in _EFFECT_INPUTS else None
             if after is not before:
+                if after is DialoutState.ANSWERED or after is DialinState.JOINED:
+                    session._answered = True
                 session._state = after
                 session._states.append(after)
-            if resolution.outcome is BY_HISTORY:
-                session._outcome = stopped_outcome(
-                    answered=session._answered,
-                    stop_requested=session._stop_requested,
-                    transfer_live=session._live_transfers > 0,
+            outcome = resolution.outcome
+            if outcome is not None:
+                session._outcome = (
+                    stopped_outcome(
+                        answered=session._answered,
+                        stop_requested=session._stop_requested,
+                        transfer_live=session._live_transfers > 0,
+                    )
+                    if outcome == BY_HISTORY
+                    else Outcome(outcome)
                 )
-            elif resolution.outcome is not None:
-                session._outcome = resolution.outcome
-            if after is not before and session._outcome is not None:
-                self._retire(session)
-        step = Step(
-            seq=seq,
-            input=input_,
-            source=before,
-            dest=session._state,
-            disposition=disposition,
-            code=resolution.code,
-            note=note,
+                if after is not before:
+                    self._retire(session)
+        step = JournalEntry(
+            seq, input_.value, source, disposition, resolution.code, note, t, self._line, session, before, after
         )
-        session._history.append(step)
+        if self.keep_history:
+            session._history.append(step)
         return step
 
     def _side_effects(self, session: Session, input_: Input, source: object, after: State) -> str | None:
         """Session bookkeeping an accepted input implies; returns the step's note."""
-        if after is DialoutState.ANSWERED or after is DialinState.JOINED:
-            session._answered = True
         if input_ is Input.STOP_DIALOUT:
             session._stop_requested = True
         elif input_ is Input.SIP_CALL_TRANSFER or input_ is Input.SIP_REFER:
@@ -986,10 +1090,10 @@ class CallTracker:
             session._live_transfers = max(0, session._live_transfers - 1)
         if isinstance(source, (DialoutWarning, DialinWarning)):
             text = source.error_msg or ""
-            session._warnings.append(text)
+            session._add_warning(text)
             return text
         if isinstance(source, DtmfReceived):
-            session._dtmf.append(source.tone)
+            session._add_dtmf(source.tone)
             return source.tone
         if isinstance(source, _ERROR_EVENTS):
             text = source.error_msg or ""
@@ -1004,6 +1108,13 @@ class CallTracker:
 
     def _retire(self, session: Session) -> None:
         self._live.pop(session.index, None)
+        if self.finished_limit is not None:
+            self._finished.append(session)
+            while len(self._finished) > self.finished_limit:
+                gone = self._finished.popleft()
+                del self._sessions[gone.index]
+                if gone.session_id is not None and self._by_id.get(gone.session_id) is gone:
+                    del self._by_id[gone.session_id]
         if session.kind is SessionKind.DIALOUT:
             self._live_dialouts -= 1
         if session._model is not None:
@@ -1020,23 +1131,31 @@ class CallTracker:
         *,
         t: float | None = None,
     ) -> JournalEntry:
-        entry = JournalEntry(
-            seq=len(self._journal),
-            name=name,
-            input=source,
-            disposition=disposition,
-            code=code,
-            message=message,
-            t=t,
-            line=self._line,
-        )
-        return self._append(entry)
+        return self._append(JournalEntry(self._seq, name, source, disposition, code, message, t, self._line))
 
     def record_anomaly(
         self, code: AnomalyCode, message: str, *, name: str = "input", source: object = None, t: float | None = None
     ) -> JournalEntry:
         """Journal an anomaly found outside the tracker (a log line that is not JSON, say)."""
         return self._record(name, source, Disposition.ANOMALY, code, message, t=t)
+
+
+_ROUTES: Final[Mapping[type, Callable[[CallTracker, Any, float | None], JournalEntry]]] = {
+    DialoutConnected: CallTracker._dialout_event,
+    DialoutAnswered: CallTracker._dialout_event,
+    DialoutStopped: CallTracker._dialout_event,
+    DialoutError: CallTracker._dialout_event,
+    DialoutWarning: CallTracker._dialout_event,
+    DialinConnected: CallTracker._dialin_connected,
+    DialinStopped: CallTracker._dialin_event,
+    DialinError: CallTracker._dialin_event,
+    DialinWarning: CallTracker._dialin_event,
+    DtmfReceived: CallTracker._dtmf_event,
+    ParticipantJoined: CallTracker._participant_event,
+    ParticipantLeft: CallTracker._participant_event,
+    LeftMeeting: CallTracker._left_meeting,
+    DialinReady: CallTracker._dialin_ready,
+}
 
 
 class _Model:

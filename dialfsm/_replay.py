@@ -146,13 +146,26 @@ def _feed_call(tracker: CallTracker, record: Mapping[str, Any], ref: str | None,
     return tracker.last_entry
 
 
-def replay_lines(lines: Iterable[tuple[int, bytes | str]], tracker: CallTracker | None = None) -> ReplayResult:
-    """Replay numbered log lines through ``tracker`` (a fresh one by default)."""
+def replay_lines(
+    lines: Iterable[tuple[int, bytes | str]],
+    tracker: CallTracker | None = None,
+    *,
+    progress: Callable[[int], object] | None = None,
+) -> ReplayResult:
+    """Replay numbered log lines through ``tracker`` (a fresh one by default).
+
+    Args:
+        lines: ``(line_number, text)`` pairs, as :func:`iter_log_lines` yields.
+        tracker: The tracker to feed; a fresh ``CallTracker()`` by default.
+        progress: Called with the line number every 4096 lines (a progress bar, say).
+    """
     tracker = CallTracker() if tracker is None else tracker
     inputs = 0
     try:
         for number, raw in lines:
             tracker._line = number
+            if progress is not None and not number & 0xFFF:
+                progress(number)
             if isinstance(raw, bytes):
                 try:
                     text = raw.decode("utf-8")
@@ -176,7 +189,9 @@ def replay_lines(lines: Iterable[tuple[int, bytes | str]], tracker: CallTracker 
     return ReplayResult(tracker, inputs)
 
 
-def replay_path(path: str, tracker: CallTracker | None = None) -> ReplayResult:
+def replay_path(
+    path: str, tracker: CallTracker | None = None, *, progress: Callable[[int], object] | None = None
+) -> ReplayResult:
     """Replay the log at ``path`` (``"-"`` for standard input).
 
     Raises:
@@ -184,6 +199,6 @@ def replay_path(path: str, tracker: CallTracker | None = None) -> ReplayResult:
 
     """
     if path == "-":
-        return replay_lines(iter_log_lines(sys.stdin.buffer), tracker)
+        return replay_lines(iter_log_lines(sys.stdin.buffer), tracker, progress=progress)
     with open(path, "rb") as stream:
-        return replay_lines(iter_log_lines(stream), tracker)
+        return replay_lines(iter_log_lines(stream), tracker, progress=progress)

@@ -27,7 +27,7 @@ records (``UNKNOWN_EVENT`` or ``MALFORMED_INPUT``); nothing else escapes.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Final
+from typing import Any, Final, cast
 
 import attrs
 
@@ -53,6 +53,7 @@ from dialfsm._table import AnomalyCode
 __all__ = [
     "EVENT_NAMES",
     "MAX_ID_LENGTH",
+    "PARSER_BY_NAME",
     "ParseProblem",
     "canonical_event_name",
     "event_name",
@@ -117,6 +118,44 @@ def _id(data: Mapping[str, object], event: str, field: str, *keys: str, required
     return value
 
 
+def _maker(cls: type[Any]) -> Callable[..., Any]:
+    """A fast positional constructor for a frozen, slotted attrs event class (fields in order).
+
+    It sets the slots through their descriptors, skipping the frozen ``__init__``'s
+    per-field ``object.__setattr__`` calls: the hot path builds one event per input.
+    The result is equal to ``cls(**fields)``; these classes have no validators.
+    """
+    setters = tuple(cls.__dict__[f.name].__set__ for f in attrs.fields(cls))
+    new = object.__new__
+    if len(setters) == 1:
+        (s0,) = setters
+
+        def make1(v0: object) -> Any:
+            obj = new(cls)
+            s0(obj, v0)
+            return obj
+
+        return make1
+    if len(setters) == 2:
+        s0, s1 = setters
+
+        def make2(v0: object, v1: object) -> Any:
+            obj = new(cls)
+            s0(obj, v0)
+            s1(obj, v1)
+            return obj
+
+        return make2
+
+    def make(*values: object) -> Any:
+        obj = new(cls)
+        for setter, value in zip(setters, values, strict=True):
+            setter(obj, value)
+        return obj
+
+    return make
+
+
 _SESSION_KEYS: Final = ("sessionId", "session_id", "participantId", "participant_id")
 _ERROR_KEYS: Final = ("errorMsg", "error_msg", "message")
 _SIP_CALL_ID_KEYS: Final = ("sipCallId", "sip_call_id")
@@ -133,22 +172,48 @@ def _object(event: str, data: object) -> Mapping[str, object]:
 
 
 def _session(data: Mapping[str, object], event: str, *, required: bool = True) -> str | None:
+    value = data.get("sessionId")
+    if type(value) is str and 0 < len(value) <= MAX_ID_LENGTH:  # the common case, fast
+        return value
     return _id(data, event, "sessionId", *_SESSION_KEYS, required=required)
 
 
 def _dialout_progress(
     cls: type[DialoutConnected | DialoutAnswered | DialoutStopped],
 ) -> Callable[[str, object], DailyEvent]:
+    new = object.__new__
+    set_session, set_call = (cls.__dict__[f.name].__set__ for f in attrs.fields(cls))
+
     def parse(event: str, raw: object) -> DailyEvent:
-        data = _object(event, raw)
-        session_id = _session(data, event)
-        assert session_id is not None
-        return cls(
-            session_id=session_id,
-            sip_call_id=_id(data, event, "sipCallId", *_SIP_CALL_ID_KEYS, required=False),
-        )
+        # The hottest parser (one per ringing, answer and hang-up), kept flat: the fast
+        # paths inline, the checks and error messages in the helpers they fall back to.
+        data = raw if type(raw) is dict and "payload" not in raw else _object(event, raw)
+        session_id = data.get("sessionId")
+        if type(session_id) is not str or not 0 < len(session_id) <= MAX_ID_LENGTH:
+            session_id = _session(data, event)
+        call_id = data.get("sipCallId")
+        if call_id is None:
+            if "sip_call_id" in data:
+                call_id = _sip_call_id_slow(data, event)
+        elif type(call_id) is not str or not 0 < len(call_id) <= MAX_ID_LENGTH:
+            call_id = _sip_call_id_slow(data, event)
+        obj = new(cls)  # fields set through their slots: see _maker
+        set_session(obj, session_id)
+        set_call(obj, call_id)
+        return cast(DailyEvent, obj)
 
     return parse
+
+
+def _sip_call_id(data: Mapping[str, object], event: str) -> str | None:
+    value = data.get("sipCallId")
+    if value is None or (type(value) is str and 0 < len(value) <= MAX_ID_LENGTH):  # the common cases, fast
+        return value if value is not None or "sip_call_id" not in data else _sip_call_id_slow(data, event)
+    return _sip_call_id_slow(data, event)
+
+
+def _sip_call_id_slow(data: Mapping[str, object], event: str) -> str | None:
+    return _id(data, event, "sipCallId", *_SIP_CALL_ID_KEYS, required=False)
 
 
 def _dialout_error(event: str, raw: object) -> DailyEvent:
@@ -184,7 +249,7 @@ def _dialin_connected(event: str, raw: object) -> DailyEvent:
     return DialinConnected(
         session_id=session_id,
         sip_from=_text(data, event, "sipFrom", "sipFrom", "sip_from", required=False),
-        sip_call_id=_id(data, event, "sipCallId", *_SIP_CALL_ID_KEYS, required=False),
+        sip_call_id=_sip_call_id(data, event),
     )
 
 
@@ -194,7 +259,7 @@ def _dialin_stopped(event: str, raw: object) -> DailyEvent:
     assert session_id is not None
     return DialinStopped(
         session_id=session_id,
-        sip_call_id=_id(data, event, "sipCallId", *_SIP_CALL_ID_KEYS, required=False),
+        sip_call_id=_sip_call_id(data, event),
     )
 
 
@@ -245,12 +310,16 @@ def _participant_id(event: str, raw: object) -> str:
     return pid
 
 
+_new_joined: Final = _maker(ParticipantJoined)
+_new_left: Final = _maker(ParticipantLeft)
+
+
 def _participant_joined(event: str, raw: object) -> DailyEvent:
-    return ParticipantJoined(participant_id=_participant_id(event, raw))
+    return cast(DailyEvent, _new_joined(_participant_id(event, raw)))
 
 
 def _participant_left(event: str, raw: object) -> DailyEvent:
-    return ParticipantLeft(participant_id=_participant_id(event, raw))
+    return cast(DailyEvent, _new_left(_participant_id(event, raw)))
 
 
 def _left_meeting(event: str, raw: object) -> DailyEvent:
@@ -288,6 +357,10 @@ def _aliases() -> dict[str, str]:
 
 #: Every accepted spelling of every event name, to its daily-js name.
 EVENT_NAMES: Final[Mapping[str, str]] = _aliases()
+#: Every accepted spelling, to ``(daily-js name, parser)``: the hot path's one lookup.
+PARSER_BY_NAME: Final[Mapping[str, tuple[str, Callable[[str, object], DailyEvent]]]] = {
+    alias: (name, _PARSERS[name]) for alias, name in EVENT_NAMES.items()
+}
 
 
 def canonical_event_name(name: object) -> str:

@@ -37,36 +37,67 @@ _KINDS: Final = ("event", "call", "completion")
 
 
 class ReplayResult:
-    """The tracker after a replay, and how many input lines it read.
+    """The tracker after a replay, how many input lines it read, and what went wrong where.
 
     Attributes:
         tracker: The tracker every line was fed to.
         inputs: The number of non-blank lines read.
+        rejected: The refused calls, as report rows (``line``, ``call``, ``code``, ``message``).
+        anomalies: The anomalies, as report rows (``line``, ``code``, ``message``).
 
     """
 
-    def __init__(self, tracker: CallTracker, inputs: int) -> None:
+    def __init__(
+        self,
+        tracker: CallTracker,
+        inputs: int,
+        rejected: list[dict[str, Any]] | None = None,
+        anomalies: list[dict[str, Any]] | None = None,
+    ) -> None:
         self.tracker = tracker
         self.inputs = inputs
+        if rejected is None or anomalies is None:
+            rejected, anomalies = _problems(tracker.journal)
+        self.rejected = rejected
+        self.anomalies = anomalies
 
     def report(self) -> dict[str, Any]:
         """The ``--json`` report (see the README's replay contract)."""
-        return report(self.tracker, inputs=self.inputs)
+        return _report(self.tracker, self.inputs, self.rejected, self.anomalies)
 
     @property
     def clean(self) -> bool:
         """Whether nothing was refused and nothing was anomalous."""
-        return not any(e.disposition in (Disposition.ANOMALY, Disposition.REFUSED) for e in self.tracker.journal)
+        return not self.rejected and not self.anomalies
+
+
+def _problem_row(entry: JournalEntry) -> dict[str, Any] | None:
+    if entry.disposition is Disposition.REFUSED:
+        return {"line": entry.line, "call": entry.name, "code": entry.code, "message": entry.message}
+    if entry.disposition is Disposition.ANOMALY:
+        return {"line": entry.line, "code": entry.code, "message": entry.message}
+    return None
+
+
+def _problems(entries: Iterable[JournalEntry]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    rejected: list[dict[str, Any]] = []
+    anomalies: list[dict[str, Any]] = []
+    for entry in entries:
+        row = _problem_row(entry)
+        if row is not None:
+            (rejected if "call" in row else anomalies).append(row)
+    return rejected, anomalies
 
 
 def report(tracker: CallTracker, *, inputs: int | None = None) -> dict[str, Any]:
-    """A JSON-able report of ``tracker``: sessions, refusals, anomalies, dial-in endpoints."""
-    rejected, anomalies = [], []
-    for entry in tracker.journal:
-        if entry.disposition is Disposition.REFUSED:
-            rejected.append({"line": entry.line, "call": entry.name, "code": entry.code, "message": entry.message})
-        elif entry.disposition is Disposition.ANOMALY:
-            anomalies.append({"line": entry.line, "code": entry.code, "message": entry.message})
+    """A JSON-able report of ``tracker``: sessions, refusals, anomalies (from its journal), dial-in endpoints."""
+    rejected, anomalies = _problems(tracker.journal)
+    return _report(tracker, inputs, rejected, anomalies)
+
+
+def _report(
+    tracker: CallTracker, inputs: int | None, rejected: list[dict[str, Any]], anomalies: list[dict[str, Any]]
+) -> dict[str, Any]:
     result: dict[str, Any] = {} if inputs is None else {"inputs": inputs}
     result["sessions"] = [
         {
@@ -158,9 +189,22 @@ def replay_lines(
         lines: ``(line_number, text)`` pairs, as :func:`iter_log_lines` yields.
         tracker: The tracker to feed; a fresh ``CallTracker()`` by default.
         progress: Called with the line number every 4096 lines (a progress bar, say).
+
     """
-    tracker = CallTracker() if tracker is None else tracker
+    if tracker is None:
+        # The journal is not kept (the problems are collected as they happen), nor the per-session
+        # history: a log of any length replays in memory proportional to its sessions.
+        tracker = CallTracker(journal_limit=0, keep_history=False)
+    rejected: list[dict[str, Any]] = []
+    anomalies: list[dict[str, Any]] = []
+
+    def collect(entry: JournalEntry) -> None:
+        row = _problem_row(entry)
+        if row is not None:
+            (rejected if "call" in row else anomalies).append(row)
+
     inputs = 0
+    tracker.add_entry_listener(collect)
     try:
         for number, raw in lines:
             tracker._line = number
@@ -186,7 +230,8 @@ def replay_lines(
             feed_record(tracker, record)
     finally:
         tracker._line = None
-    return ReplayResult(tracker, inputs)
+        tracker.remove_entry_listener(collect)
+    return ReplayResult(tracker, inputs, rejected, anomalies)
 
 
 def replay_path(

@@ -67,9 +67,12 @@ whether both or neither are given); ``sipUri`` (string, length, ``sip:``) or
 ``height``, ``fps``, ``videoBitrate``); ``codecs`` (mapping, keys, ``audio``,
 ``video``); ``callerId`` (string, not with ``sipUri``); ``displayName``
 (string, < 200); ``userId`` (string, <= 36); ``extension`` (string, <= 20);
-``waitBeforeExtensionDialSec`` (number, finite, 0..60, needs ``extension``,
-needs ``phoneNumber``); ``permissions`` (mapping, JSON-able); ``provider``
+``waitBeforeExtensionDialSec`` (number, finite, 0..60, needs a non-empty
+``extension``, needs ``phoneNumber``); ``permissions`` (mapping, JSON-able); ``provider``
 (``daily``/``signalwire``, only with ``sipUri``).
+
+``sessionId`` and ``toEndPoint`` are always required, non-empty strings of
+at most :data:`MAX_ID_LENGTH` characters.
 
 ``send_dtmf``: ``sessionId``; ``tones`` (required, non-empty, <= 20, each
 character in ``0-9 A-D * #``); ``method``; ``digitDurationMs`` (int, 50..2000).
@@ -435,11 +438,15 @@ def _as_mapping(value: object, call: str, field: str) -> Mapping[Any, Any]:
 
 
 def _check_keys(raw: Mapping[Any, Any], accepted: tuple[str, ...], call: str, prefix: str = "") -> None:
-    """Refuse the first key not in ``accepted``; the field is the key itself (after ``prefix``)."""
+    """Refuse the first key not in ``accepted``.
+
+    The field is the key itself after ``prefix``, or its short repr when the key
+    is not a string, is empty or is over 100 characters long.
+    """
     for key in raw:
         if isinstance(key, str) and key in accepted:
             continue
-        name = key if isinstance(key, str) and len(key) <= 100 else _show(key)
+        name = key if isinstance(key, str) and 0 < len(key) <= 100 else _show(key)
         hint = ""
         for known in accepted:
             if key == _snake(known) and key != known:

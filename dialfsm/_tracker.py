@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, NamedTuple
 
 import attrs
 
@@ -64,7 +64,7 @@ from dialfsm._inputs import (
     StopDialout,
 )
 from dialfsm._machine import ENGINES, Engine
-from dialfsm._parse import ParseProblem, event_name, from_daily, short_repr, to_daily
+from dialfsm._parse import PARSER_BY_NAME, ParseProblem, event_name, from_daily, short_repr, to_daily
 from dialfsm._settings import (
     DialoutSettings,
     DtmfSettings,
@@ -84,7 +84,7 @@ from dialfsm._table import (
     Input,
     InputKind,
     Outcome,
-    Resolution,
+    OutcomeSpec,
     SessionKind,
     State,
     stopped_outcome,
@@ -93,6 +93,18 @@ from dialfsm.exceptions import CallRefused, InvalidSettings, RefusalCode
 
 __all__ = ["CallTracker", "JournalEntry", "Session"]
 
+# Enum members as module constants: attribute access on an Enum class is slow in 3.11's hot paths.
+_TRANSITION: Final = Disposition.TRANSITION
+_RECORDED: Final = Disposition.RECORDED
+_ANOMALY: Final = Disposition.ANOMALY
+_REFUSED: Final = Disposition.REFUSED
+_JOURNALED: Final = Disposition.JOURNALED
+_DIALOUT: Final = SessionKind.DIALOUT
+_DIALIN: Final = SessionKind.DIALIN
+_ANSWERED: Final = DialoutState.ANSWERED
+_JOINED: Final = DialinState.JOINED
+#: Each input's value, looked up without Enum's slow ``.value`` descriptor.
+_VALUE: Final[Mapping[Input, str]] = {i: i.value for i in Input}
 _CALL_INPUTS: Final = frozenset(i for i in Input if i.kind is InputKind.CALL)
 _COMPLETION_INPUT: Final[Mapping[tuple[Input, bool], Input]] = {
     (call, ok): Input(f"{call.value}.{'ok' if ok else 'error'}") for call in _CALL_INPUTS for ok in (True, False)
@@ -118,8 +130,8 @@ _EFFECT_INPUTS: Final = frozenset(
 _INPUT_BY_VALUE: Final[Mapping[str, Input]] = {i.value: i for i in Input}
 
 
-class JournalEntry:
-    """One input the tracker read, and what it did.  Read-only.
+class JournalEntry(NamedTuple):
+    """One input the tracker read, and what it did.  Immutable.
 
     The journal holds one entry per input.  An input that reached one session
     (almost all do) is also that session's history step: ``session``,
@@ -139,69 +151,28 @@ class JournalEntry:
         session: The session it reached, when exactly one.
         source: That session's state before.
         dest: That session's state after (``source`` unless ``disposition`` is ``TRANSITION``).
+        parts: For an input that reached several sessions, one entry per session; else ``None``.
 
     """
-
-    __slots__ = (
-        "_more",
-        "code",
-        "dest",
-        "disposition",
-        "input",
-        "line",
-        "message",
-        "name",
-        "seq",
-        "session",
-        "source",
-        "t",
-    )
 
     seq: int
     name: str
     input: object
     disposition: Disposition
-    code: str | None
-    message: str | None
-    t: float | None
-    line: int | None
-    session: Session | None
-    source: State | None
-    dest: State | None
-
-    def __init__(
-        self,
-        seq: int,
-        name: str,
-        input: object,
-        disposition: Disposition,
-        code: str | None = None,
-        message: str | None = None,
-        t: float | None = None,
-        line: int | None = None,
-        session: Session | None = None,
-        source: State | None = None,
-        dest: State | None = None,
-        more: tuple[JournalEntry, ...] | None = None,
-    ) -> None:
-        self.seq = seq
-        self.name = name
-        self.input = input
-        self.disposition = disposition
-        self.code = code
-        self.message = message
-        self.t = t
-        self.line = line
-        self.session = session
-        self.source = source
-        self.dest = dest
-        self._more = more
+    code: str | None = None
+    message: str | None = None
+    t: float | None = None
+    line: int | None = None
+    session: Session | None = None
+    source: State | None = None
+    dest: State | None = None
+    parts: tuple[JournalEntry, ...] | None = None
 
     @property
     def steps(self) -> tuple[JournalEntry, ...]:
         """One step per session the input reached (each has ``session``, ``source``, ``dest``)."""
-        if self._more is not None:
-            return self._more
+        if self.parts is not None:
+            return self.parts
         return () if self.session is None else (self,)
 
     @property
@@ -213,6 +184,10 @@ class JournalEntry:
         where = "" if self.session is None else f" {self.source} -> {self.dest}"
         code = "" if self.code is None else f" {self.code}"
         return f"<JournalEntry #{self.seq} {self.name} {self.disposition.value}{code}{where}>"
+
+
+#: Builds a JournalEntry from a 12-tuple without NamedTuple's Python-level ``__new__``.
+_new_entry: Final = tuple.__new__
 
 
 @attrs.define(eq=False)
@@ -260,7 +235,7 @@ class Session:
         self,
         kind: SessionKind,
         index: int,
-        dispatch: Mapping[tuple[State, Input], Resolution],
+        dispatch: Mapping[tuple[State, Input], tuple[Disposition, State, OutcomeSpec, str | None, bool]],
         settings: DialoutSettings | None = None,
     ) -> None:
         self.kind = kind
@@ -268,7 +243,7 @@ class Session:
         self._dispatch = dispatch
         self._settings = settings
         self._session_id: str | None = None
-        initial: State = DialoutState.IDLE if kind is SessionKind.DIALOUT else DialinState.IDLE
+        initial: State = DialoutState.IDLE if kind is _DIALOUT else DialinState.IDLE
         self._state: State = initial
         self._states: list[State] = [initial]
         self._outcome: Outcome | None = None
@@ -373,8 +348,10 @@ class CallTracker:
         journal_limit: Keep only the latest N journal entries (``None``: all).
             Sessions keep their own history either way; an entry listener can
             offload the full journal (a recorder, a log).
-        keep_history: ``False`` keeps no per-session history (``states`` still
-            records every state visited): for replaying huge logs in constant memory.
+        keep_history: ``False`` keeps no per-session history, warnings or DTMF
+            tones (``states`` still records every state visited, and the journal
+            and entry listeners see everything): memory per session stays
+            constant however many inputs it reads, as replaying huge logs needs.
         finished_limit: Forget the oldest finished sessions beyond N (``None``:
             keep all).  Events for a forgotten session are ``UNKNOWN_SESSION``.
 
@@ -474,12 +451,16 @@ class CallTracker:
         self._journal.append(entry)
         self._seq += 1
         self._last = entry
+        if self._entry_listeners:
+            self._notify_entry(entry)
+        return entry
+
+    def _notify_entry(self, entry: JournalEntry) -> None:
         for listener in tuple(self._entry_listeners):
             try:
                 listener(entry)
             except Exception as exc:  # noqa: BLE001  (a listener must not break the event path)
                 self.listener_errors.append(exc)
-        return entry
 
     # --- reading the tracker ---------------------------------------------------------
 
@@ -531,12 +512,12 @@ class CallTracker:
     @property
     def anomalies(self) -> tuple[JournalEntry, ...]:
         """The journal entries recorded as anomalies."""
-        return tuple(e for e in self._journal if e.disposition is Disposition.ANOMALY)
+        return tuple(e for e in self._journal if e.disposition is _ANOMALY)
 
     @property
     def refusals(self) -> tuple[JournalEntry, ...]:
         """The journal entries of refused calls."""
-        return tuple(e for e in self._journal if e.disposition is Disposition.REFUSED)
+        return tuple(e for e in self._journal if e.disposition is _REFUSED)
 
     @property
     def dialin_endpoints(self) -> tuple[str, ...]:
@@ -560,11 +541,15 @@ class CallTracker:
         if self._input_listeners:
             self._notify_input({"event": name, "data": data}, t)
         try:
-            event = from_daily(name, data)
+            found = PARSER_BY_NAME.get(name) if type(name) is str else None
+            event = found[1](found[0], data) if found is not None else from_daily(name, data)
         except ParseProblem as problem:
             label = name if isinstance(name, str) and len(name) <= 64 else short_repr(name)
-            return self._record(label, (name, data), Disposition.ANOMALY, problem.code, problem.message, t=t)
-        return self._receive_safe(event, t)
+            return self._record(label, (name, data), _ANOMALY, problem.code, problem.message, t=t)
+        try:
+            return _ROUTES[type(event)](self, event, t)
+        except Exception as exc:  # noqa: BLE001  (the event path must never raise into an SDK)
+            return self._internal_error(event, exc, t)
 
     def receive(self, event: DailyEvent, *, t: float | None = None) -> JournalEntry:
         """Read one typed Daily event.  Never raises.
@@ -581,14 +566,17 @@ class CallTracker:
         try:
             return self._receive(event, t)
         except Exception as exc:  # noqa: BLE001  (the event path must never raise into an SDK)
-            return self._record(
-                type(event).__name__,
-                event,
-                Disposition.ANOMALY,
-                AnomalyCode.MALFORMED_INPUT,
-                f"internal error handling {type(event).__name__}: {exc!r}",
-                t=t,
-            )
+            return self._internal_error(event, exc, t)
+
+    def _internal_error(self, event: object, exc: Exception, t: float | None) -> JournalEntry:
+        return self._record(
+            type(event).__name__,
+            event,
+            _ANOMALY,
+            AnomalyCode.MALFORMED_INPUT,
+            f"internal error handling {type(event).__name__}: {exc!r}",
+            t=t,
+        )
 
     def _receive(self, event: DailyEvent, t: float | None) -> JournalEntry:
         route = _ROUTES.get(type(event))
@@ -599,28 +587,28 @@ class CallTracker:
     def _dialin_connected(self, event: DialinConnected, t: float | None) -> JournalEntry:
         session = self._by_id.get(event.session_id)
         if session is None:
-            session = self._new_session(SessionKind.DIALIN)
+            session = self._new_session(_DIALIN)
             self._bind(session, event.session_id)
-        elif session.kind is not SessionKind.DIALIN:
+        elif session.kind is not _DIALIN:
             return self._unknown(event, f"dialin-connected names dial-out session {event.session_id!r}", t)
         return self._apply_one(session, event.input, event, t)
 
     def _dialin_event(self, event: DialinStopped | DialinError | DialinWarning, t: float | None) -> JournalEntry:
         session = self._by_id.get(event.session_id)
-        if session is None or session.kind is not SessionKind.DIALIN:
+        if session is None or session.kind is not _DIALIN:
             return self._unknown(event, f"{event.input.value} for unknown dial-in {event.session_id!r}", t)
         return self._apply_one(session, event.input, event, t)
 
     def _participant_event(self, event: ParticipantJoined | ParticipantLeft, t: float | None) -> JournalEntry:
         session = self._by_id.get(event.participant_id)
         if session is None:
-            return self._record(event.input.value, event, Disposition.JOURNALED, t=t)
+            return self._record(_VALUE[event.input], event, _JOURNALED, t=t)
         return self._apply_one(session, event.input, event, t)
 
     def _left_meeting(self, event: LeftMeeting, t: float | None) -> JournalEntry:
         live = list(self._live.values())
         if not live:
-            return self._record(event.input.value, event, Disposition.JOURNALED, t=t)
+            return self._record(_VALUE[event.input], event, _JOURNALED, t=t)
         return self._apply(live, event.input, event, t)
 
     def _dialin_ready(self, event: DialinReady, t: float | None) -> JournalEntry:
@@ -628,13 +616,13 @@ class CallTracker:
             return self._record(
                 "dialin-ready",
                 event,
-                Disposition.ANOMALY,
+                _ANOMALY,
                 AnomalyCode.DUPLICATE_EVENT,
                 f"dialin-ready for endpoint {short_repr(event.sip_endpoint)} again",
                 t=t,
             )
         self._endpoints[event.sip_endpoint] = None
-        return self._record("dialin-ready", event, Disposition.RECORDED, t=t)
+        return self._record("dialin-ready", event, _RECORDED, t=t)
 
     def _dialout_event(
         self,
@@ -650,7 +638,7 @@ class CallTracker:
                 return self._unknown(event, f"{event.input.value} with {what} and no dial-out waiting for one", t)
             if sid is not None:
                 self._bind(session, sid)
-        elif session.kind is not SessionKind.DIALOUT:
+        elif session.kind is not _DIALOUT:
             return self._unknown(event, f"{event.input.value} names dial-in session {sid!r}", t)
         return self._apply_one(session, event.input, event, t)
 
@@ -667,7 +655,7 @@ class CallTracker:
 
     def _unknown(self, event: object, message: str, t: float | None) -> JournalEntry:
         name = event.input.value if hasattr(event, "input") and event.input is not None else type(event).__name__
-        return self._record(name, event, Disposition.ANOMALY, AnomalyCode.UNKNOWN_SESSION, message, t=t)
+        return self._record(name, event, _ANOMALY, AnomalyCode.UNKNOWN_SESSION, message, t=t)
 
     # --- the bot's calls ---------------------------------------------------------------
 
@@ -702,7 +690,7 @@ class CallTracker:
             self._refuse("start_dialout", settings, refusal, t)
             raise
         call = StartDialout(settings=parsed, ref=ref)
-        session = self._new_session(SessionKind.DIALOUT, parsed)
+        session = self._new_session(_DIALOUT, parsed)
         self._waiting_for_id.append(session)
         self._accept_call(session, call, t)
         return session
@@ -815,7 +803,7 @@ class CallTracker:
 
     def _check_state(self, session: Session, input_: Input, call: str) -> None:
         resolution = self._engines[session.kind].dispatch[session.state, input_]
-        if resolution.disposition is Disposition.REFUSED:
+        if resolution.disposition is _REFUSED:
             raise CallRefused(
                 RefusalCode.INVALID_STATE,
                 f"{call} is not allowed for a {session.kind.value} in state {session.state.value}",
@@ -824,7 +812,7 @@ class CallTracker:
             )
 
     def _refuse(self, call: str, raw: object, refusal: CallRefused, t: float | None) -> None:
-        self._record(call, raw, Disposition.REFUSED, refusal.code.value, refusal.message, t=t)
+        self._record(call, raw, _REFUSED, refusal.code.value, refusal.message, t=t)
 
     def _notify_call(self, call: str, key: str, payload: object, ref: str | None, t: float | None) -> str:
         """Tell input listeners about a call; give it a ref (``#<seq>``) so its completion pairs on replay."""
@@ -865,7 +853,7 @@ class CallTracker:
             return self._record(
                 "completion",
                 completion,
-                Disposition.ANOMALY,
+                _ANOMALY,
                 AnomalyCode.MALFORMED_INPUT,
                 f"internal error handling a completion: {exc!r}",
                 t=t,
@@ -881,12 +869,12 @@ class CallTracker:
             record = {"completion": getattr(call, "value", call), "session_id": completion.session_id}
             self._notify_input({**record, "error": completion.error, "ref": ref}, t)
         if problem is not None:
-            return self._record(name, completion, Disposition.ANOMALY, AnomalyCode.MALFORMED_INPUT, problem, t=t)
+            return self._record(name, completion, _ANOMALY, AnomalyCode.MALFORMED_INPUT, problem, t=t)
         if pending is None:
             return self._record(
                 name,
                 completion,
-                Disposition.ANOMALY,
+                _ANOMALY,
                 AnomalyCode.UNEXPECTED_COMPLETION,
                 f"{name} matches no {call.value} waiting for its completion",
                 t=t,
@@ -898,9 +886,7 @@ class CallTracker:
         if call is Input.START_DIALOUT and completion.session_id is not None and completion.error is None:
             conflict = self._bind_from_completion(target, completion.session_id)
             if conflict is not None:
-                return self._record(
-                    name, completion, Disposition.ANOMALY, AnomalyCode.UNEXPECTED_COMPLETION, conflict, t=t
-                )
+                return self._record(name, completion, _ANOMALY, AnomalyCode.UNEXPECTED_COMPLETION, conflict, t=t)
         input_ = _COMPLETION_INPUT[call, completion.error is None]
         return self._apply_one(target, input_, completion, t)
 
@@ -1002,11 +988,11 @@ class CallTracker:
     # --- the core: applying one input to sessions ---------------------------------------
 
     def _new_session(self, kind: SessionKind, settings: DialoutSettings | None = None) -> Session:
-        session = Session(kind, self._created, self._engines[kind].dispatch, settings)
+        session = Session(kind, self._created, self._engines[kind].fast, settings)
         self._created += 1
         self._sessions[session.index] = session
         self._live[session.index] = session
-        if kind is SessionKind.DIALOUT:
+        if kind is _DIALOUT:
             self._live_dialouts += 1
         if self.engine == "transitions":
             model = _Model()
@@ -1025,42 +1011,40 @@ class CallTracker:
         return queue[0] if queue else None
 
     def _apply_one(self, session: Session, input_: Input, source: object, t: float | None) -> JournalEntry:
-        return self._append(self._step(session, input_, source, self._seq, t))
+        return self._step(session, input_, source, self._seq, t, True)
 
     def _apply(self, sessions: list[Session], input_: Input, source: object, t: float | None) -> JournalEntry:
         seq = self._seq
-        steps = tuple(self._step(session, input_, source, seq, t) for session in sessions)
-        overall = Disposition.RECORDED
+        steps = tuple(self._step(session, input_, source, seq, t, False) for session in sessions)
+        overall = _RECORDED
         code = message = None
         for step in steps:
-            if step.disposition is Disposition.TRANSITION:
-                overall, code, message = Disposition.TRANSITION, None, None
+            if step.disposition is _TRANSITION:
+                overall, code, message = _TRANSITION, None, None
                 break
-            if step.disposition is Disposition.ANOMALY and code is None:
-                overall, code, message = Disposition.ANOMALY, step.code, step.message
-        entry = JournalEntry(seq, input_.value, source, overall, code, message, t, self._line, more=steps)
+            if step.disposition is _ANOMALY and code is None:
+                overall, code, message = _ANOMALY, step.code, step.message
+        entry = JournalEntry(seq, _VALUE[input_], source, overall, code, message, t, self._line, parts=steps)
         return self._append(entry)
 
-    def _step(self, session: Session, input_: Input, source: object, seq: int, t: float | None) -> JournalEntry:
+    def _step(
+        self, session: Session, input_: Input, source: object, seq: int, t: float | None, commit: bool
+    ) -> JournalEntry:
+        """Apply one input to one session; journal it too when ``commit`` (the hot path, kept flat)."""
         before = session._state
-        resolution = session._dispatch[before, input_]
-        disposition = resolution.disposition
-        if disposition is Disposition.ANOMALY:
-            after = before
-            note: str | None = _anomaly_note(session, input_, resolution.code)
+        disposition, after, outcome, code, has_row = session._dispatch[before, input_]
+        if disposition is _ANOMALY:
+            note: str | None = _anomaly_note(session, input_, code)
         else:
-            if session._model is not None and resolution.row is not None:
+            if has_row and session._model is not None:
                 session._model.trigger(input_.trigger)  # the transitions engine decides the state
                 after = session._model.state
-            else:
-                after = resolution.dest
             note = self._side_effects(session, input_, source, after) if input_ in _EFFECT_INPUTS else None
             if after is not before:
-                if after is DialoutState.ANSWERED or after is DialinState.JOINED:
+                if after is _ANSWERED or after is _JOINED:
                     session._answered = True
                 session._state = after
                 session._states.append(after)
-            outcome = resolution.outcome
             if outcome is not None:
                 session._outcome = (
                     stopped_outcome(
@@ -1069,16 +1053,23 @@ class CallTracker:
                         transfer_live=session._live_transfers > 0,
                     )
                     if outcome == BY_HISTORY
-                    else Outcome(outcome)
+                    else outcome
                 )
                 if after is not before:
                     self._retire(session)
-        step = JournalEntry(
-            seq, input_.value, source, disposition, resolution.code, note, t, self._line, session, before, after
+        entry = _new_entry(
+            JournalEntry,
+            (seq, _VALUE[input_], source, disposition, code, note, t, self._line, session, before, after, None),
         )
         if self.keep_history:
-            session._history.append(step)
-        return step
+            session._history.append(entry)
+        if commit:
+            self._journal.append(entry)
+            self._seq += 1
+            self._last = entry
+            if self._entry_listeners:
+                self._notify_entry(entry)
+        return entry
 
     def _side_effects(self, session: Session, input_: Input, source: object, after: State) -> str | None:
         """Session bookkeeping an accepted input implies; returns the step's note."""
@@ -1090,10 +1081,12 @@ class CallTracker:
             session._live_transfers = max(0, session._live_transfers - 1)
         if isinstance(source, (DialoutWarning, DialinWarning)):
             text = source.error_msg or ""
-            session._add_warning(text)
+            if self.keep_history:
+                session._add_warning(text)
             return text
         if isinstance(source, DtmfReceived):
-            session._add_dtmf(source.tone)
+            if self.keep_history:
+                session._add_dtmf(source.tone)
             return source.tone
         if isinstance(source, _ERROR_EVENTS):
             text = source.error_msg or ""
@@ -1115,7 +1108,7 @@ class CallTracker:
                 del self._sessions[gone.index]
                 if gone.session_id is not None and self._by_id.get(gone.session_id) is gone:
                     del self._by_id[gone.session_id]
-        if session.kind is SessionKind.DIALOUT:
+        if session.kind is _DIALOUT:
             self._live_dialouts -= 1
         if session._model is not None:
             self._engines[session.kind].machine.remove_model(session._model)
@@ -1131,13 +1124,16 @@ class CallTracker:
         *,
         t: float | None = None,
     ) -> JournalEntry:
-        return self._append(JournalEntry(self._seq, name, source, disposition, code, message, t, self._line))
+        entry = _new_entry(
+            JournalEntry, (self._seq, name, source, disposition, code, message, t, self._line, None, None, None, None)
+        )
+        return self._append(entry)
 
     def record_anomaly(
         self, code: AnomalyCode, message: str, *, name: str = "input", source: object = None, t: float | None = None
     ) -> JournalEntry:
         """Journal an anomaly found outside the tracker (a log line that is not JSON, say)."""
-        return self._record(name, source, Disposition.ANOMALY, code, message, t=t)
+        return self._record(name, source, _ANOMALY, code, message, t=t)
 
 
 _ROUTES: Final[Mapping[type, Callable[[CallTracker, Any, float | None], JournalEntry]]] = {
@@ -1167,10 +1163,10 @@ class _Model:
 def _anomaly_note(session: Session, input_: Input, code: str | None) -> str:
     where = f"{session.kind.value} {session.session_id or '#' + str(session.index)}"
     if code == AnomalyCode.LATE_EVENT:
-        return f"{input_.value} for {where} after it ended ({session.state.value})"
+        return f"{_VALUE[input_]} for {where} after it ended ({session.state.value})"
     if code == AnomalyCode.DUPLICATE_EVENT:
-        return f"{input_.value} again for {where} (already {session.state.value})"
-    return f"{input_.value} for {where} in state {session.state.value}"
+        return f"{_VALUE[input_]} again for {where} (already {session.state.value})"
+    return f"{_VALUE[input_]} for {where} in state {session.state.value}"
 
 
 def _check_completion(completion: CallCompleted) -> str | None:

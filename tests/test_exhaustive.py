@@ -63,7 +63,7 @@ def _forced(kind: SessionKind, state: object, engine: str) -> tuple[CallTracker,
     tracker._bind(session, SID)
     session._state = state  # type: ignore[assignment]
     if session._model is not None:
-        ENGINES[kind].machine.set_state(state, model=session._model)
+        ENGINES[kind].machine.set_state(state, model=session._model)  # type: ignore[arg-type]
     if state in TABLES[kind].terminal:
         session._outcome = Outcome.COMPLETED
         tracker._retire(session)
@@ -83,7 +83,7 @@ def test_pair(kind: SessionKind, state: object, input_: Input, engine: str) -> N
             assert info.value.code.value == expected_code
         else:
             tracker._check_state(session, input_, input_.value)  # allowed: does not raise
-            step = tracker._step(session, input_, None, 0, None)
+            step = tracker._step(session, input_, None, 0, None, True)
             assert (step.dest, step.disposition) == (expected_dest, expected_disp)
         return
     if input_.kind is InputKind.COMPLETION:
@@ -92,7 +92,7 @@ def test_pair(kind: SessionKind, state: object, input_: Input, engine: str) -> N
         source: object = CallCompleted(call=call, error=error)
     else:
         source = EVENTS[input_]
-    step = tracker._step(session, input_, source, 0, None)
+    step = tracker._step(session, input_, source, 0, None, True)
     assert (step.dest, step.disposition, step.code) == (expected_dest, expected_disp, expected_code)
     assert session.state == expected_dest
     if expected_disp is Disposition.TRANSITION:

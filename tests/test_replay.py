@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,7 +18,7 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.jsonl"))
 SID = "5c7f0d2e-8d4b-4f7c-9a61-2a1f6d0c9b11"
 
 
-def _replay(text: str) -> dict[str, object]:
+def _replay(text: str) -> dict[str, Any]:
     lines = [(n, line.encode()) for n, line in enumerate(text.splitlines(keepends=True), start=1)]
     return replay_lines(lines).report()
 
@@ -80,9 +81,7 @@ def test_blank_lines_count_in_numbering_not_in_inputs() -> None:
     """Line numbers are physical; inputs count non-blank lines only."""
     report = _replay('\n\n{"event": "dialout-answered", "data": {"sessionId": "x"}}\n   \n')
     assert report["inputs"] == 1
-    assert report["anomalies"] == [
-        {"line": 3, "code": "UNKNOWN_SESSION", "message": report["anomalies"][0]["message"]}  # type: ignore[index]
-    ]
+    assert report["anomalies"] == [{"line": 3, "code": "UNKNOWN_SESSION", "message": report["anomalies"][0]["message"]}]
 
 
 @pytest.mark.parametrize(
@@ -105,7 +104,7 @@ def test_malformed_lines(line: str) -> None:
     """Lines that are not inputs are MALFORMED_INPUT with their line number; replay goes on."""
     report = _replay(line + "\n" + '{"event": "left-meeting"}\n')
     assert report["inputs"] == 2
-    assert [(a["line"], a["code"]) for a in report["anomalies"]] == [(1, "MALFORMED_INPUT")]  # type: ignore[index]
+    assert [(a["line"], a["code"]) for a in report["anomalies"]] == [(1, "MALFORMED_INPUT")]
 
 
 def test_not_utf8_and_cut_off_lines() -> None:

@@ -21,7 +21,7 @@ from dialfsm import (
     TableError,
 )
 from dialfsm._machine import build_machine, compile_dispatch
-from dialfsm._table import DIALOUT_INPUTS, DIALOUT_TERMINAL, build_table
+from dialfsm._table import DIALOUT_INPUTS, DIALOUT_TERMINAL, State, build_table
 
 
 @pytest.mark.parametrize("kind", list(SessionKind))
@@ -45,9 +45,9 @@ def test_terminal_states_absorb(kind: SessionKind) -> None:
 def test_every_state_is_reachable_and_can_end(kind: SessionKind) -> None:
     """Every state is reachable from idle, and every live state can reach a terminal one."""
     table = TABLES[kind]
-    edges: dict[object, set[object]] = {s: set() for s in table.states}
+    edges: dict[State, set[State]] = {s: set() for s in table.states}
     for row in table.rows:
-        if row.disposition is Disposition.TRANSITION:
+        if row.disposition is Disposition.TRANSITION and row.dest is not None:
             edges[row.source].add(row.dest)
     seen, todo = {table.initial}, [table.initial]
     while todo:

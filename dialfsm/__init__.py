@@ -29,9 +29,11 @@ from dialfsm._inputs import (
     SipRefer,
     StartDialout,
     StopDialout,
+    TimerExpired,
 )
 from dialfsm._machine import ENGINES, TABLES, Engine
 from dialfsm._parse import EVENT_NAMES, canonical_event_name
+from dialfsm._policy import Effect, RetryDialout, RetryPolicy, StopCall, Timeouts
 from dialfsm._replay import ReplayResult, replay_lines, replay_path, report
 from dialfsm._settings import (
     Codecs,
@@ -111,6 +113,7 @@ __all__ = [
     "Disposition",
     "DtmfReceived",
     "DtmfSettings",
+    "Effect",
     "Engine",
     "ErrorCode",
     "ErrorPattern",
@@ -126,6 +129,8 @@ __all__ = [
     "ReplayError",
     "ReplayResult",
     "Resolution",
+    "RetryDialout",
+    "RetryPolicy",
     "Row",
     "SendDtmf",
     "Session",
@@ -136,9 +141,12 @@ __all__ = [
     "SipReferSettings",
     "SnapshotError",
     "StartDialout",
+    "StopCall",
     "StopDialout",
     "Table",
     "TableError",
+    "Timeouts",
+    "TimerExpired",
     "VideoSettings",
     "__version__",
     "canonical_event_name",

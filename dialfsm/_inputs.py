@@ -44,6 +44,7 @@ __all__ = [
     "SipRefer",
     "StartDialout",
     "StopDialout",
+    "TimerExpired",
 ]
 
 
@@ -274,3 +275,23 @@ class CallCompleted:
     def input(self) -> Input:
         """The table input: ``<call>.ok`` or ``<call>.error``."""
         return Input(f"{self.call.value}.{'ok' if self.error is None else 'error'}")
+
+
+@attrs.frozen(kw_only=True)
+class TimerExpired:
+    """A dial-out's deadline passed (``start_timeout``, ``ring_timeout`` or ``stop_timeout``).
+
+    The tracker feeds these to itself when an input's ``t`` (or ``advance(now)``)
+    reaches a deadline; they are journaled like any other input.
+    """
+
+    #: Which timer: ``Input.START_TIMEOUT``, ``Input.RING_TIMEOUT`` or ``Input.STOP_TIMEOUT``.
+    timer: Input
+    session_id: str | None = None
+    #: When it was due (seconds, on the inputs' clock).
+    deadline: float
+
+    @property
+    def input(self) -> Input:
+        """The table input: the timer itself."""
+        return self.timer

@@ -9,7 +9,10 @@ number ``"t"`` in seconds on any line):
   "sip_call_transfer" | "sip_refer", "settings": {...}}``; an optional ``"ref"``
   names the call;
 * a completion: ``{"completion": CALL, "session_id": str | null, "error": null | str}``,
-  with an optional ``"ref"`` pairing it with its call.
+  with an optional ``"ref"`` pairing it with its call;
+* a clock tick: ``{"t": now}`` alone (what ``CallTracker.advance(now)`` records), which
+  fires the timers due by then.  A ``start_dialout`` call may carry ``"retry_of"``
+  (the failed attempt's session id or start ``ref``).
 
 Lines are numbered from 1, blank ones included.  A line that is not UTF-8,
 not JSON, not an object, or of no known kind is a ``MALFORMED_INPUT`` anomaly,
@@ -108,6 +111,8 @@ def _report(
             "states": [state.value for state in s.states],
             "error_code": None if s.error_code is None else s.error_code.value,
             "error": s.error,
+            "attempt": s.attempt,
+            "retry_of": None if s.previous is None else s.previous.index,
         }
         for s in tracker
     ]
@@ -137,6 +142,9 @@ def feed_record(tracker: CallTracker, record: object) -> JournalEntry | None:
     if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t)):
         return _malformed(tracker, f"'t' must be a finite number, got {short_repr(t)}")
     kinds = [k for k in _KINDS if k in record]
+    if not kinds and t is not None and len(record) == 1:
+        entries = tracker.advance(float(t))  # a clock tick: {"t": now}
+        return entries[-1] if entries else None
     if len(kinds) != 1:
         what = "no" if not kinds else "more than one"
         return _malformed(tracker, f"line has {what} of 'event', 'call', 'completion'")
@@ -159,7 +167,6 @@ def feed_record(tracker: CallTracker, record: object) -> JournalEntry | None:
 def _feed_call(tracker: CallTracker, record: Mapping[str, Any], ref: str | None, t: float | None) -> JournalEntry:
     name = record["call"]
     methods: Mapping[str, Callable[..., object]] = {
-        "start_dialout": tracker.start_dialout,
         "send_dtmf": tracker.send_dtmf,
         "sip_call_transfer": tracker.sip_call_transfer,
         "sip_refer": tracker.sip_refer,
@@ -167,6 +174,8 @@ def _feed_call(tracker: CallTracker, record: Mapping[str, Any], ref: str | None,
     try:
         if name == "stop_dialout":
             tracker.stop_dialout(record.get("session_id"), ref=ref, t=t)  # type: ignore[arg-type]
+        elif name == "start_dialout":
+            tracker.start_dialout(record.get("settings"), ref=ref, t=t, retry_of=record.get("retry_of"))  # type: ignore[arg-type]
         elif isinstance(name, str) and name in methods:
             methods[name](record.get("settings"), ref=ref, t=t)
         else:

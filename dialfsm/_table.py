@@ -35,7 +35,14 @@ defined and checked by the exhaustive tests:
    ``DUPLICATE_EVENT`` (``dialout-connected`` while ``connected``); any other
    Daily event is ``OUT_OF_ORDER`` (``dialout-connected`` after ``answered``);
 3. a bot call no row allows is refused with ``INVALID_STATE``;
-4. a completion no row names is recorded.
+4. a completion no row names is recorded, and so is a timer (a stale one:
+   timers are disarmed when their state is left, so this does not happen).
+
+Timers (dial-out only; the tracker arms them, time comes from the inputs' ``t``):
+``start_timeout`` in ``connecting`` (no completion and no event since the
+start), ``ring_timeout`` in ``connected`` (the tracker then asks the bot to
+stop the call: outcome ``not_answered`` once stopped), ``stop_timeout`` in
+``stopping`` (no ``dialout-stopped`` came: taken as stopped).
 
 Surprises Daily documents, and how each is treated
 --------------------------------------------------
@@ -207,6 +214,8 @@ class InputKind(enum.Enum):
     CALL = "call"
     #: The result of one of the bot's calls.
     COMPLETION = "completion"
+    #: A deadline passed (the tracker's timers; time comes from the inputs' ``t``).
+    TIMER = "timer"
 
 
 class Input(enum.StrEnum):
@@ -243,6 +252,10 @@ class Input(enum.StrEnum):
     PARTICIPANT_JOINED = "participant-joined"
     PARTICIPANT_LEFT = "participant-left"
     LEFT_MEETING = "left-meeting"
+    # The tracker's timers.
+    START_TIMEOUT = "start_timeout"
+    RING_TIMEOUT = "ring_timeout"
+    STOP_TIMEOUT = "stop_timeout"
 
     @property
     def kind(self) -> InputKind:
@@ -256,8 +269,16 @@ class Input(enum.StrEnum):
 
 
 _CALLS = frozenset({Input.START_DIALOUT, Input.STOP_DIALOUT, Input.SEND_DTMF, Input.SIP_CALL_TRANSFER, Input.SIP_REFER})
+_TIMERS = frozenset({Input.START_TIMEOUT, Input.RING_TIMEOUT, Input.STOP_TIMEOUT})
 _INPUT_KINDS: Final[Mapping[Input, InputKind]] = {
-    i: InputKind.CALL if i in _CALLS else InputKind.COMPLETION if "." in i.value else InputKind.EVENT for i in Input
+    i: InputKind.CALL
+    if i in _CALLS
+    else InputKind.TIMER
+    if i in _TIMERS
+    else InputKind.COMPLETION
+    if "." in i.value
+    else InputKind.EVENT
+    for i in Input
 }
 
 
@@ -350,6 +371,8 @@ DIALOUT_TABLE: Final[tuple[Row, ...]] = (
     _t(O.CONNECTING, I.STOP_DIALOUT, O.STOPPING),
     _t(O.CONNECTING, I.LEFT_MEETING, O.STOPPED, Outcome.ABANDONED,
        note="leaving the room drops every leg"),
+    _t(O.CONNECTING, I.START_TIMEOUT, O.ERROR, Outcome.REJECTED,
+       note="no completion and no event within the start timeout (daily-python's own is 20 s)"),
 
     # --- connected: ringing at the far end ---------------------------------
     _r(O.CONNECTED, I.START_OK, note="events came before the completion; it only confirms"),
@@ -366,6 +389,8 @@ DIALOUT_TABLE: Final[tuple[Row, ...]] = (
     _r(O.CONNECTED, I.PARTICIPANT_LEFT),
     _t(O.CONNECTED, I.STOP_DIALOUT, O.STOPPING),
     _t(O.CONNECTED, I.LEFT_MEETING, O.STOPPED, Outcome.ABANDONED),
+    _t(O.CONNECTED, I.RING_TIMEOUT, O.STOPPING,
+       note="ringing too long: the tracker asks the bot to stop the call (Twilio's default is 60 s)"),
 
     # --- answered: media flowing ---------------------------------------------
     _r(O.ANSWERED, I.START_OK, note="events came before the completion; it only confirms"),
@@ -397,6 +422,8 @@ DIALOUT_TABLE: Final[tuple[Row, ...]] = (
     _r(O.STOPPING, I.PARTICIPANT_JOINED),
     _r(O.STOPPING, I.PARTICIPANT_LEFT),
     _t(O.STOPPING, I.LEFT_MEETING, O.STOPPED, Outcome.ABANDONED),
+    _t(O.STOPPING, I.STOP_TIMEOUT, O.STOPPED, BY_HISTORY,
+       note="no dialout-stopped within the stop timeout: taken as stopped"),
 
     # --- stopped (terminal) ------------------------------------------------------
     _r(O.STOPPED, I.TRANSFER_ERROR, outcome=BY_HISTORY,
@@ -445,7 +472,9 @@ del O, I, N
 
 #: The inputs each machine reads (the diagram and exhaustive tests iterate these).
 DIALOUT_INPUTS: Final = tuple(i for i in Input if not i.value.startswith("dialin-"))
-DIALIN_INPUTS: Final = tuple(i for i in Input if not i.value.startswith(("dialout-", "start_dialout", "stop_dialout")))
+DIALIN_INPUTS: Final = tuple(
+    i for i in Input if not i.value.startswith(("dialout-", "start_dialout", "stop_dialout")) and i not in _TIMERS
+)
 
 
 @attrs.frozen(kw_only=True)
@@ -497,7 +526,7 @@ def default_resolution(state: State, input_: Input, *, terminal: bool, entering:
 
     """
     kind = input_.kind
-    if kind is InputKind.COMPLETION:
+    if kind is InputKind.COMPLETION or kind is InputKind.TIMER:
         return Resolution(disposition=Disposition.RECORDED, dest=state)
     if kind is InputKind.CALL:
         return Resolution(disposition=Disposition.REFUSED, dest=state, code="INVALID_STATE")

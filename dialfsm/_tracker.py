@@ -33,6 +33,8 @@ Routing rules (see the README's "Rules" section):
 
 from __future__ import annotations
 
+import heapq
+import random
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final, Literal, NamedTuple
@@ -62,9 +64,11 @@ from dialfsm._inputs import (
     SipRefer,
     StartDialout,
     StopDialout,
+    TimerExpired,
 )
 from dialfsm._machine import ENGINES, Engine
 from dialfsm._parse import PARSER_BY_NAME, ParseProblem, event_name, from_daily, short_repr, to_daily
+from dialfsm._policy import Effect, RetryDialout, RetryPolicy, StopCall, Timeouts
 from dialfsm._settings import (
     DialoutSettings,
     DtmfSettings,
@@ -124,7 +128,15 @@ _EFFECT_INPUTS: Final = frozenset(
         Input.DIALIN_ERROR,
     }
     | {i for i in Input if i.value.endswith(".error")}
+    | {Input.START_TIMEOUT, Input.RING_TIMEOUT, Input.STOP_TIMEOUT}
 )
+_START_TIMEOUT: Final = Input.START_TIMEOUT
+_RING_TIMEOUT: Final = Input.RING_TIMEOUT
+_STOP_TIMEOUT: Final = Input.STOP_TIMEOUT
+_CONNECTING: Final = DialoutState.CONNECTING
+_CONNECTED: Final = DialoutState.CONNECTED
+_STOPPING: Final = DialoutState.STOPPING
+_DISARMING_KINDS: Final = frozenset({InputKind.EVENT, InputKind.COMPLETION})
 
 
 _INPUT_BY_VALUE: Final[Mapping[str, Input]] = {i.value: i for i in Input}
@@ -208,6 +220,7 @@ class Session:
 
     __slots__ = (
         "_answered",
+        "_deadline",
         "_dispatch",
         "_dtmf",
         "_error",
@@ -221,15 +234,25 @@ class Session:
         "_state",
         "_states",
         "_stop_requested",
+        "_timer",
         "_warnings",
+        "attempt",
         "index",
         "kind",
+        "previous",
+        "retry",
     )
 
     #: ``dialout`` or ``dialin``.
     kind: SessionKind
     #: Creation order within the tracker (0-based).
     index: int
+    #: 1 for a first dial-out, n for the n-th attempt of a retried one.
+    attempt: int
+    #: The failed attempt this dial-out retries, if it is a retry.
+    previous: Session | None
+    #: The attempt that retried this one, once there is one.
+    retry: Session | None
 
     def __init__(
         self,
@@ -256,6 +279,11 @@ class Session:
         self._stop_requested = False
         self._live_transfers = 0
         self._model: Any = None
+        self._deadline: float | None = None
+        self._timer: Input | None = None
+        self.attempt = 1
+        self.previous = None
+        self.retry = None
 
     @property
     def session_id(self) -> str | None:
@@ -281,6 +309,11 @@ class Session:
     def error_code(self) -> ErrorCode | None:
         """The code classified from :attr:`error` (see ``ERROR_PATTERNS``)."""
         return self._error_code
+
+    @property
+    def deadline(self) -> float | None:
+        """When this session's armed timer fires (seconds on the inputs' clock), if one is armed."""
+        return self._deadline
 
     @property
     def is_terminal(self) -> bool:
@@ -354,6 +387,10 @@ class CallTracker:
             constant however many inputs it reads, as replaying huge logs needs.
         finished_limit: Forget the oldest finished sessions beyond N (``None``:
             keep all).  Events for a forgotten session are ``UNKNOWN_SESSION``.
+        timeouts: The dial-out timers (start watchdog, ring, stop); ``None``
+            disables them.  They run on the inputs' ``t`` and :meth:`advance`.
+        retry: A :class:`RetryPolicy` to suggest retries of failed dial-outs
+            (:class:`RetryDialout` effects); ``None`` (default) suggests none.
 
     Example:
         >>> from dialfsm import CallTracker
@@ -375,6 +412,8 @@ class CallTracker:
         journal_limit: int | None = None,
         keep_history: bool = True,
         finished_limit: int | None = None,
+        timeouts: Timeouts | None = Timeouts(),  # noqa: B008  (frozen, shared safely)
+        retry: RetryPolicy | None = None,
     ) -> None:
         for name, limit in (("journal_limit", journal_limit), ("finished_limit", finished_limit)):
             if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
@@ -405,6 +444,14 @@ class CallTracker:
         self._last: JournalEntry | None = None
         self._endpoints: dict[str, None] = {}
         self._line: int | None = None  # set by replay for the entries it feeds
+        self.timeouts = timeouts
+        self.retry_policy = retry
+        self._rng = random.Random(None if retry is None else retry.seed)
+        self._now: float | None = None
+        self._timers: list[tuple[float, int, int, Session]] = []  # heap: (deadline, tiebreak, index, session)
+        self._timer_seq = 0
+        self._effects: list[Effect] = []
+        self._start_refs: dict[str, Session] = {}
         self._input_listeners: list[Callable[[dict[str, Any]], object]] = []
         self._entry_listeners: list[Callable[[JournalEntry], object]] = []
         #: Exceptions raised by listeners (they never propagate into the event path).
@@ -540,6 +587,8 @@ class CallTracker:
         """
         if self._input_listeners:
             self._notify_input({"event": name, "data": data}, t)
+        if t is not None:
+            self._clock(t)
         try:
             found = PARSER_BY_NAME.get(name) if type(name) is str else None
             event = found[1](found[0], data) if found is not None else from_daily(name, data)
@@ -560,6 +609,8 @@ class CallTracker:
         """
         if self._input_listeners:
             self._notify_input({"event": event_name(event), "data": to_daily(event)}, t)
+        if t is not None:
+            self._clock(t)
         return self._receive_safe(event, t)
 
     def _receive_safe(self, event: DailyEvent, t: float | None) -> JournalEntry:
@@ -660,22 +711,39 @@ class CallTracker:
     # --- the bot's calls ---------------------------------------------------------------
 
     def start_dialout(
-        self, settings: Mapping[str, Any] | DialoutSettings, *, ref: str | None = None, t: float | None = None
+        self,
+        settings: Mapping[str, Any] | DialoutSettings,
+        *,
+        ref: str | None = None,
+        t: float | None = None,
+        retry_of: Session | str | None = None,
     ) -> Session:
         """Guard and register the bot's ``start_dialout``; returns the new session (``connecting``).
 
         Pass ``session.settings`` to Daily's ``start_dialout``, then report its
         completion with :meth:`start_completed`.
 
+        Args:
+            settings: Daily's camelCase settings dict, or a :class:`DialoutSettings`.
+            ref: A name pairing this call with its completion (optional).
+            t: When the call was made (seconds), for the journal and the timers.
+            retry_of: The failed dial-out (a session, its id, or its start call's
+                ``ref``) this one retries: the new session's ``attempt`` follows it.
+
         Raises:
-            CallRefused: ``INVALID_SETTINGS`` (daily-js's rules), ``NOT_ALLOWED``
-                (dial-out disabled), ``DIALOUT_IN_PROGRESS`` (``max_dialouts`` live).
+            CallRefused: ``INVALID_SETTINGS`` (daily-js's rules), ``NOT_FOUND``
+                (an unknown ``retry_of``), ``NOT_ALLOWED`` (dial-out disabled),
+                ``DIALOUT_IN_PROGRESS`` (``max_dialouts`` live), ``INVALID_STATE``
+                (``retry_of`` names a live session or a dial-in).
 
         """
         if self._input_listeners:
-            ref = self._notify_call("start_dialout", "settings", settings, ref, t)
+            ref = self._notify_call("start_dialout", "settings", settings, ref, t, self._retry_label(retry_of))
+        if t is not None:
+            self._clock(t)
         try:
             parsed = parse_dialout_settings(settings)
+            previous = None if retry_of is None else self._previous_attempt(retry_of)
             if not self.allow_dialout:
                 raise CallRefused(
                     RefusalCode.NOT_ALLOWED, "dial-out is disabled for this tracker", call="start_dialout"
@@ -686,14 +754,46 @@ class CallTracker:
                     f"{self._live_dialouts} dial-out(s) already live (max_dialouts={self.max_dialouts})",
                     call="start_dialout",
                 )
+            if previous is not None and (previous.kind is not _DIALOUT or not previous.is_terminal):
+                raise CallRefused(
+                    RefusalCode.INVALID_STATE,
+                    f"retry_of must name a finished dial-out, not a {previous.kind.value} in state {previous.state}",
+                    call="start_dialout",
+                )
         except CallRefused as refusal:
             self._refuse("start_dialout", settings, refusal, t)
             raise
         call = StartDialout(settings=parsed, ref=ref)
         session = self._new_session(_DIALOUT, parsed)
+        if previous is not None:
+            session.attempt, session.previous, previous.retry = previous.attempt + 1, previous, session
+        if ref is not None:
+            self._start_refs[ref] = session
         self._waiting_for_id.append(session)
         self._accept_call(session, call, t)
         return session
+
+    def _previous_attempt(self, retry_of: object) -> Session:
+        if isinstance(retry_of, Session):
+            if self._sessions.get(retry_of.index) is not retry_of:
+                raise CallRefused(RefusalCode.NOT_FOUND, "retry_of belongs to another tracker", call="start_dialout")
+            return retry_of
+        found = self._by_id.get(retry_of) if isinstance(retry_of, str) else None
+        if found is None and isinstance(retry_of, str):
+            found = self._start_refs.get(retry_of)
+        if found is None:
+            raise CallRefused(
+                RefusalCode.NOT_FOUND, f"retry_of names no session: {short_repr(retry_of)}", call="start_dialout"
+            )
+        return found
+
+    def _retry_label(self, retry_of: object) -> object:
+        """How a recording names ``retry_of``: the session's id, else its start call's ref."""
+        if not isinstance(retry_of, Session):
+            return retry_of
+        if retry_of.session_id is not None:
+            return retry_of.session_id
+        return next((ref for ref, s in self._start_refs.items() if s is retry_of), None)
 
     def stop_dialout(self, session: Session | str, *, ref: str | None = None, t: float | None = None) -> Session:
         """Guard and register the bot's ``stop_dialout`` of a session (or its id).
@@ -706,6 +806,8 @@ class CallTracker:
         if self._input_listeners:
             sid = session.session_id if isinstance(session, Session) else session
             ref = self._notify_call("stop_dialout", "session_id", sid, ref, t)
+        if t is not None:
+            self._clock(t)
         try:
             target = self._target(session, "stop_dialout")
             if not self.allow_dialout:
@@ -735,6 +837,8 @@ class CallTracker:
         """
         if self._input_listeners:
             ref = self._notify_call("send_dtmf", "settings", settings, ref, t)
+        if t is not None:
+            self._clock(t)
         try:
             parsed = parse_dtmf_settings(settings)
             target = self._target(parsed.session_id, "send_dtmf")
@@ -756,6 +860,8 @@ class CallTracker:
         """
         if self._input_listeners:
             ref = self._notify_call("sip_call_transfer", "settings", settings, ref, t)
+        if t is not None:
+            self._clock(t)
         try:
             parsed = parse_sip_call_transfer_settings(settings)
             target = self._target(parsed.session_id, "sip_call_transfer")
@@ -777,6 +883,8 @@ class CallTracker:
         """
         if self._input_listeners:
             ref = self._notify_call("sip_refer", "settings", settings, ref, t)
+        if t is not None:
+            self._clock(t)
         try:
             parsed = parse_sip_refer_settings(settings)
             target = self._target(parsed.session_id, "sip_refer")
@@ -802,8 +910,8 @@ class CallTracker:
         return target
 
     def _check_state(self, session: Session, input_: Input, call: str) -> None:
-        resolution = self._engines[session.kind].dispatch[session.state, input_]
-        if resolution.disposition is _REFUSED:
+        resolution = self._engines[session.kind].dispatch.get((session.state, input_))
+        if resolution is None or resolution.disposition is _REFUSED:  # None: not this machine's call at all
             raise CallRefused(
                 RefusalCode.INVALID_STATE,
                 f"{call} is not allowed for a {session.kind.value} in state {session.state.value}",
@@ -814,12 +922,17 @@ class CallTracker:
     def _refuse(self, call: str, raw: object, refusal: CallRefused, t: float | None) -> None:
         self._record(call, raw, _REFUSED, refusal.code.value, refusal.message, t=t)
 
-    def _notify_call(self, call: str, key: str, payload: object, ref: str | None, t: float | None) -> str:
+    def _notify_call(
+        self, call: str, key: str, payload: object, ref: str | None, t: float | None, retry_of: object = None
+    ) -> str:
         """Tell input listeners about a call; give it a ref (``#<seq>``) so its completion pairs on replay."""
         if ref is None:
             ref = f"#{self._seq}"
         to_dict = getattr(payload, "to_daily", None)
-        self._notify_input({"call": call, key: to_dict() if callable(to_dict) else payload, "ref": ref}, t)
+        record = {"call": call, key: to_dict() if callable(to_dict) else payload, "ref": ref}
+        if retry_of is not None:
+            record["retry_of"] = retry_of
+        self._notify_input(record, t)
         return ref
 
     def _accept_call(
@@ -868,6 +981,8 @@ class CallTracker:
             ref = completion.ref if pending is None else pending.ref
             record = {"completion": getattr(call, "value", call), "session_id": completion.session_id}
             self._notify_input({**record, "error": completion.error, "ref": ref}, t)
+        if t is not None:
+            self._clock(t)
         if problem is not None:
             return self._record(name, completion, _ANOMALY, AnomalyCode.MALFORMED_INPUT, problem, t=t)
         if pending is None:
@@ -1045,6 +1160,10 @@ class CallTracker:
                     session._answered = True
                 session._state = after
                 session._states.append(after)
+                if self.timeouts is not None and session.kind is _DIALOUT:
+                    self._arm(session, after, t)
+            elif session._timer is _START_TIMEOUT and input_.kind in _DISARMING_KINDS:
+                session._deadline = session._timer = None  # the start watchdog saw a sign of life
             if outcome is not None:
                 session._outcome = (
                     stopped_outcome(
@@ -1073,6 +1192,8 @@ class CallTracker:
 
     def _side_effects(self, session: Session, input_: Input, source: object, after: State) -> str | None:
         """Session bookkeeping an accepted input implies; returns the step's note."""
+        if isinstance(source, TimerExpired):
+            return self._timer_effects(session, input_)
         if input_ is Input.STOP_DIALOUT:
             session._stop_requested = True
         elif input_ is Input.SIP_CALL_TRANSFER or input_ is Input.SIP_REFER:
@@ -1099,8 +1220,130 @@ class CallTracker:
             return source.error
         return None
 
+    def _timer_effects(self, session: Session, timer: Input) -> str:
+        timeouts = self.timeouts
+        assert timeouts is not None
+        if timer is _START_TIMEOUT:
+            text = f"start_dialout timed out: no completion and no event within {timeouts.start:g} s"
+            session._error, session._error_code = text, classify_error(text)
+            return text
+        if timer is _RING_TIMEOUT:
+            # The tracker stops the call on the bot's behalf: a stop call now waits for its completion.
+            self._pending[Input.STOP_DIALOUT].append(_Pending(call=Input.STOP_DIALOUT, session=session, ref=None))
+            self._effects.append(StopCall(session=session, session_id=session.session_id, reason="ring_timeout"))
+            return f"no answer within {timeouts.ring:g} s: the bot is asked to stop the call"
+        return f"no dialout-stopped within {timeouts.stop:g} s: taken as stopped"
+
+    def _arm(self, session: Session, state: State, t: float | None) -> None:
+        """Arm the timer of ``state`` (or none) for a dial-out that just entered it."""
+        timeouts = self.timeouts
+        assert timeouts is not None
+        if state is _CONNECTING:
+            timer, seconds = _START_TIMEOUT, timeouts.start
+        elif state is _CONNECTED:
+            timer, seconds = _RING_TIMEOUT, timeouts.ring
+        elif state is _STOPPING:
+            timer, seconds = _STOP_TIMEOUT, timeouts.stop
+        else:
+            session._deadline = session._timer = None
+            return
+        base = t if t is not None else self._now
+        if seconds is None or base is None:  # disabled, or no time known yet: nothing to arm
+            session._deadline = session._timer = None
+            return
+        session._deadline, session._timer = base + seconds, timer
+        self._timer_seq += 1
+        heapq.heappush(self._timers, (base + seconds, self._timer_seq, session.index, session))
+
+    def _clock(self, now: float) -> None:
+        if self._now is None or now > self._now:
+            self._now = now
+        if self._timers and self._timers[0][0] <= now:
+            self._fire_due(now)
+
+    def _fire_due(self, now: float) -> list[JournalEntry]:
+        fired = []
+        timers = self._timers
+        while timers and timers[0][0] <= now:
+            deadline, _, _, session = heapq.heappop(timers)
+            timer = session._timer
+            if timer is None or session._deadline != deadline or session.is_terminal:
+                continue  # disarmed or re-armed since: a stale heap entry
+            session._deadline = session._timer = None
+            event = TimerExpired(timer=timer, session_id=session.session_id, deadline=deadline)
+            fired.append(self._apply_one(session, timer, event, deadline))
+        return fired
+
+    def advance(self, now: float) -> tuple[JournalEntry, ...]:
+        """Tell the tracker the time is ``now``; fire every timer due by then.  Never raises.
+
+        Inputs with a ``t`` do this too, before they are applied; call ``advance``
+        from the bot's own clock (an asyncio timer at :attr:`next_deadline`, say)
+        when no input may come.  Input listeners see ``{"t": now}``, which a
+        replay log reads back as the same tick.
+
+        Returns:
+            The journal entries of the timers that fired, in order.
+
+        """
+        if isinstance(now, bool) or not isinstance(now, (int, float)) or now != now:  # noqa: PLR0124  (NaN)
+            return ()
+        if self._input_listeners:
+            self._notify_input({}, float(now))
+        if self._now is None or now > self._now:
+            self._now = float(now)
+        return tuple(self._fire_due(now))
+
+    @property
+    def now(self) -> float | None:
+        """The latest time the tracker was told (the greatest ``t`` seen), if any."""
+        return self._now
+
+    @property
+    def next_deadline(self) -> float | None:
+        """When the next armed timer fires (seconds on the inputs' clock), or ``None``."""
+        timers = self._timers
+        while timers:
+            deadline, _, _, session = timers[0]
+            if session._timer is not None and session._deadline == deadline and not session.is_terminal:
+                return deadline
+            heapq.heappop(timers)
+        return None
+
+    def snapshot(self) -> dict[str, Any]:
+        """The tracker's state as JSON-able data, with a format version, to :meth:`restore` later.
+
+        Carries every session, pending call, timer, queued effect and the journal
+        position; not the journal's entries, histories or listeners.
+        """
+        from dialfsm._snapshot import snapshot  # noqa: PLC0415  (keeps the hot module's imports small)
+
+        return snapshot(self)
+
+    @classmethod
+    def restore(cls, data: object) -> CallTracker:
+        """A tracker resuming exactly where :meth:`snapshot` left off.
+
+        Raises:
+            SnapshotError: a snapshot of a newer format version, or a corrupt one;
+                no tracker is returned half-restored.
+
+        """
+        from dialfsm._snapshot import restore  # noqa: PLC0415  (keeps the hot module's imports small)
+
+        return restore(data)
+
+    def take_effects(self) -> list[Effect]:
+        """The effects queued since the last call (stop a call, retry a dial-out), oldest first."""
+        effects, self._effects = self._effects, []
+        return effects
+
     def _retire(self, session: Session) -> None:
         self._live.pop(session.index, None)
+        session._deadline = session._timer = None
+        policy = self.retry_policy
+        if policy is not None and session.kind is _DIALOUT:
+            self._maybe_retry(session, policy)
         if self.finished_limit is not None:
             self._finished.append(session)
             while len(self._finished) > self.finished_limit:
@@ -1128,6 +1371,27 @@ class CallTracker:
             JournalEntry, (self._seq, name, source, disposition, code, message, t, self._line, None, None, None, None)
         )
         return self._append(entry)
+
+    def _maybe_retry(self, session: Session, policy: RetryPolicy) -> None:
+        if (
+            session._answered
+            or session._outcome not in (Outcome.REJECTED, Outcome.FAILED)
+            or session._error_code not in policy.retry_on
+            or session.attempt >= policy.max_attempts
+            or session._settings is None
+        ):
+            return
+        delay = policy.delay(session.attempt, self._rng)
+        now = self._now
+        self._effects.append(
+            RetryDialout(
+                previous=session,
+                settings=session._settings,
+                attempt=session.attempt + 1,
+                delay=delay,
+                not_before=None if now is None else now + delay,
+            )
+        )
 
     def record_anomaly(
         self, code: AnomalyCode, message: str, *, name: str = "input", source: object = None, t: float | None = None

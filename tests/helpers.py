@@ -87,7 +87,7 @@ class DictInterpreter:
             if row.dest is None or row.dest == state:
                 return state, Disposition.RECORDED, None
             return row.dest, Disposition.TRANSITION, None
-        if input_.kind is InputKind.COMPLETION:
+        if input_.kind in (InputKind.COMPLETION, InputKind.TIMER):
             return state, Disposition.RECORDED, None
         if input_.kind is InputKind.CALL:
             return state, Disposition.REFUSED, "INVALID_STATE"

@@ -31,6 +31,7 @@ from dialfsm import (
     ParticipantLeft,
     Session,
     SessionKind,
+    TimerExpired,
 )
 from tests.helpers import SID, DictInterpreter
 
@@ -86,10 +87,12 @@ def test_pair(kind: SessionKind, state: object, input_: Input, engine: str) -> N
             step = tracker._step(session, input_, None, 0, None, True)
             assert (step.dest, step.disposition) == (expected_dest, expected_disp)
         return
-    if input_.kind is InputKind.COMPLETION:
+    if input_.kind is InputKind.TIMER:
+        source: object = TimerExpired(timer=input_, session_id=SID, deadline=1.0)
+    elif input_.kind is InputKind.COMPLETION:
         call = Input(input_.value.split(".")[0])
         error = "boom" if input_.value.endswith(".error") else None
-        source: object = CallCompleted(call=call, error=error)
+        source = CallCompleted(call=call, error=error)
     else:
         source = EVENTS[input_]
     step = tracker._step(session, input_, source, 0, None, True)

@@ -31,7 +31,7 @@ from dialfsm import (
 from dialfsm._table import DIALIN_INPUTS, DIALOUT_INPUTS
 from tests.helpers import PHONE, SID, DictInterpreter
 
-DIALOUT_TOKENS = [i for i in DIALOUT_INPUTS if i is not Input.START_DIALOUT]
+DIALOUT_TOKENS = [i for i in DIALOUT_INPUTS if i is not Input.START_DIALOUT and i.kind is not InputKind.TIMER]
 DIALIN_TOKENS = [i for i in DIALIN_INPUTS if i is not Input.DIALIN_CONNECTED] + [Input.DIALIN_CONNECTED]
 _CALL_OF = {i: Input(i.value.split(".")[0]) for i in Input if i.kind is InputKind.COMPLETION}
 

@@ -53,6 +53,8 @@ def test_happy_example_report() -> None:
             "states": ["idle", "connecting", "connected", "answered", "stopping", "stopped"],
             "error_code": None,
             "error": None,
+            "attempt": 1,
+            "retry_of": None,
         }
     ]
 

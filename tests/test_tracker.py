@@ -351,6 +351,15 @@ def test_a_session_of_another_tracker_is_not_found() -> None:
     assert info.value.code is RefusalCode.NOT_FOUND
 
 
+def test_stop_dialout_of_a_dialin_is_invalid_state() -> None:
+    """stop_dialout naming a dial-in session is refused (INVALID_STATE), not a crash."""
+    tracker, session = dialin_in(DialinState.CONNECTED)
+    with pytest.raises(CallRefused) as info:
+        tracker.stop_dialout(SID)
+    assert info.value.code is RefusalCode.INVALID_STATE
+    assert session.state is DialinState.CONNECTED
+
+
 def test_dtmf_on_a_joined_dialin_is_allowed() -> None:
     """send_dtmf to a joined dial-in is accepted and its completion recorded."""
     tracker, session = dialin_in(DialinState.JOINED)

@@ -1,0 +1,137 @@
+"""Timers, retries, and the effects the tracker asks the bot to carry out.
+
+The core never reads a clock and never performs I/O.  Time arrives with the
+inputs (their ``t``) or through :meth:`CallTracker.advance`; when a deadline
+passes, the tracker feeds itself a timer input and may queue an *effect*: a
+frozen description of something only the bot can do (call Daily's
+``stop_dialout``, start a new dial-out attempt).  The bot takes them with
+:meth:`CallTracker.take_effects` and performs them.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+import attrs
+
+from dialfsm._errors import ErrorCode
+
+if TYPE_CHECKING:
+    from dialfsm._settings import DialoutSettings
+    from dialfsm._tracker import Session
+
+__all__ = ["Effect", "RetryDialout", "RetryPolicy", "StopCall", "Timeouts"]
+
+
+def _seconds(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
+        raise ValueError(f"{attribute.name} must be None or a positive number of seconds, got {value!r}")
+    if value is not None and math.isinf(value):
+        raise ValueError(f"{attribute.name} must be finite (use None to disable it)")
+
+
+@attrs.frozen(kw_only=True)
+class Timeouts:
+    """How long a dial-out may stay in a state before the tracker acts (seconds; ``None`` disables one).
+
+    Attributes:
+        start: ``connecting`` with no completion and no event: the start is taken as failed
+            (``error`` / ``rejected``, error code ``TEMPORARILY_NOT_AVAILABLE``).
+            daily-python's own start timeout is 20 s.
+        ring: ``connected`` (ringing) with no answer: the tracker moves the call to
+            ``stopping`` and asks the bot to stop it (a :class:`StopCall` effect); it ends
+            ``not_answered``.  Twilio's no-answer default is 60 s.
+        stop: ``stopping`` with no ``dialout-stopped``: taken as ``stopped``.
+
+    """
+
+    start: float | None = attrs.field(default=20.0, validator=_seconds)
+    ring: float | None = attrs.field(default=60.0, validator=_seconds)
+    stop: float | None = attrs.field(default=10.0, validator=_seconds)
+
+
+def _positive_int(_: object, attribute: attrs.Attribute[Any], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{attribute.name} must be an int >= 1, got {value!r}")
+
+
+def _non_negative(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+        raise ValueError(f"{attribute.name} must be a finite number >= 0, got {value!r}")
+
+
+@attrs.frozen(kw_only=True)
+class RetryPolicy:
+    """When a failed dial-out is worth another attempt, and after how long.
+
+    A dial-out is retried when it ends ``rejected`` or ``failed`` (never after it
+    was answered), its ``error_code`` is in ``retry_on`` (transient: no workers,
+    timeouts, unknown engine errors; never ``NOT_ALLOWED`` or ``INVALID_SETTINGS``),
+    and fewer than ``max_attempts`` attempts were made.  The delay before attempt
+    ``n + 1`` is ``min(max_delay, base_delay * multiplier ** (n - 1))``, times a
+    random factor in ``[1 - jitter, 1 + jitter]`` drawn from a generator seeded
+    with ``seed`` (deterministic under test).
+
+    Attributes:
+        max_attempts: Attempts in all, the first included.
+        base_delay: Seconds before the second attempt (before jitter).
+        multiplier: Growth of the delay per attempt.
+        max_delay: Cap on the delay, before jitter.
+        jitter: Relative spread of the random factor (0 disables it).
+        seed: Seed of the jitter's random generator.
+        retry_on: The error codes taken as transient.
+
+    """
+
+    max_attempts: int = attrs.field(default=3, validator=_positive_int)
+    base_delay: float = attrs.field(default=1.0, validator=_non_negative)
+    multiplier: float = attrs.field(default=2.0, validator=_non_negative)
+    max_delay: float = attrs.field(default=30.0, validator=_non_negative)
+    jitter: float = attrs.field(default=0.1, validator=_non_negative)
+    seed: int | None = None
+    retry_on: frozenset[ErrorCode] = attrs.field(
+        default=frozenset({ErrorCode.TEMPORARILY_NOT_AVAILABLE, ErrorCode.UNKNOWN}), converter=frozenset
+    )
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        """Seconds to wait before attempt ``attempt + 1`` (``attempt`` is the one that failed)."""
+        base = min(self.max_delay, self.base_delay * self.multiplier ** (attempt - 1))
+        if self.jitter:
+            base *= 1 + self.jitter * (2 * rng.random() - 1)
+        return max(0.0, base)
+
+
+@attrs.frozen(kw_only=True)
+class StopCall:
+    """The tracker asks the bot to stop a dial-out at Daily (the ring timeout passed).
+
+    Call Daily's ``stop_dialout(session_id)`` and report its completion with
+    ``tracker.stop_completed(session, error)``; do not call ``tracker.stop_dialout``
+    (the tracker already counts the stop as requested).
+    """
+
+    session: Session
+    session_id: str | None
+    reason: str
+
+
+@attrs.frozen(kw_only=True)
+class RetryDialout:
+    """The tracker suggests another attempt of a failed dial-out.
+
+    At ``not_before`` (or after ``delay`` seconds when no time is known), call
+    ``tracker.start_dialout(settings, retry_of=previous)`` and then Daily's
+    ``start_dialout``; the new session is linked to ``previous`` (``attempt``).
+    """
+
+    previous: Session
+    settings: DialoutSettings
+    attempt: int
+    delay: float
+    not_before: float | None
+
+
+#: Anything the tracker may ask the bot to do.
+Effect: TypeAlias = StopCall | RetryDialout

@@ -1,0 +1,304 @@
+"""Saving a tracker's state as JSON-able data, and restoring it exactly.
+
+A bot restarted mid-call keeps tracking: ``data = tracker.snapshot()`` (store it
+as JSON), then ``CallTracker.restore(data)``.  Everything that decides how the
+next input is handled is carried: every session (state, states visited,
+outcome, error, ids, flags, warnings, tones, attempt chain, armed timer), the
+calls waiting for completions, the dial-outs waiting for an id, the dial-in
+endpoints, the timers, queued effects, the retry jitter's random state, the
+configuration, and the journal position (``inputs_read``).  The journal's
+entries and the sessions' histories are not carried: they describe the past,
+hold arbitrary payloads, and an entry listener is the place to keep them.
+Listeners are not carried either (they are code).
+
+A snapshot of a newer format, or a corrupt one, raises
+:class:`~dialfsm.exceptions.SnapshotError` and yields no tracker at all.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+from dialfsm._errors import ErrorCode
+from dialfsm._policy import Effect, RetryDialout, RetryPolicy, StopCall, Timeouts
+from dialfsm._settings import parse_dialout_settings
+from dialfsm._table import DialinState, DialoutState, Input, InputKind, Outcome, SessionKind
+from dialfsm.exceptions import CallRefused, SnapshotError
+
+if TYPE_CHECKING:
+    from dialfsm._tracker import CallTracker, Session
+
+__all__ = ["FORMAT", "VERSION", "restore", "snapshot"]
+
+#: The ``format`` field of every snapshot.
+FORMAT: Final = "dialfsm.snapshot"
+#: The snapshot format version this dialfsm writes and the newest it reads.
+VERSION: Final = 1
+
+
+def snapshot(tracker: CallTracker) -> dict[str, Any]:
+    """The JSON-able state of ``tracker`` (see the module docstring for what is carried)."""
+    from dialfsm._tracker import _Pending  # noqa: PLC0415  (circular at import time)
+
+    def pending_rows(queue: deque[_Pending]) -> list[list[Any]]:
+        return [[p.session.index, p.ref] for p in queue if not p.done]
+
+    timeouts = tracker.timeouts
+    policy = tracker.retry_policy
+    return {
+        "format": FORMAT,
+        "version": VERSION,
+        "config": {
+            "max_dialouts": tracker.max_dialouts,
+            "allow_dialout": tracker.allow_dialout,
+            "engine": tracker.engine,
+            "journal_limit": getattr(tracker._journal, "maxlen", None),
+            "keep_history": tracker.keep_history,
+            "finished_limit": tracker.finished_limit,
+            "timeouts": None
+            if timeouts is None
+            else {"start": timeouts.start, "ring": timeouts.ring, "stop": timeouts.stop},
+            "retry": None
+            if policy is None
+            else {
+                "max_attempts": policy.max_attempts,
+                "base_delay": policy.base_delay,
+                "multiplier": policy.multiplier,
+                "max_delay": policy.max_delay,
+                "jitter": policy.jitter,
+                "seed": policy.seed,
+                "retry_on": sorted(code.value for code in policy.retry_on),
+            },
+        },
+        "rng": _rng_state(tracker._rng.getstate()),
+        "seq": tracker._seq,
+        "created": tracker._created,
+        "now": tracker._now,
+        "timer_seq": tracker._timer_seq,
+        "sessions": [_session_row(s) for s in tracker],
+        "live": list(tracker._live),
+        "waiting_for_id": [s.index for s in tracker._waiting_for_id if s.session_id is None and not s.is_terminal],
+        "finished": [s.index for s in tracker._finished],
+        "pending": {call.value: pending_rows(queue) for call, queue in tracker._pending.items() if queue},
+        "start_refs": {ref: s.index for ref, s in tracker._start_refs.items()},
+        "endpoints": list(tracker._endpoints),
+        "effects": [_effect_row(e) for e in tracker._effects],
+    }
+
+
+def _rng_state(state: tuple[Any, ...]) -> list[Any]:
+    version, internal, gauss = state
+    return [version, list(internal), gauss]
+
+
+def _session_row(s: Session) -> dict[str, Any]:
+    return {
+        "index": s.index,
+        "kind": s.kind.value,
+        "session_id": s.session_id,
+        "states": [state.value for state in s._states],
+        "outcome": None if s._outcome is None else s._outcome.value,
+        "error": s._error,
+        "error_code": None if s._error_code is None else s._error_code.value,
+        "settings": None if s._settings is None else s._settings.to_daily(),
+        "answered": s._answered,
+        "stop_requested": s._stop_requested,
+        "live_transfers": s._live_transfers,
+        "warnings": None if s._warnings is None else list(s._warnings),
+        "dtmf": None if s._dtmf is None else list(s._dtmf),
+        "deadline": s._deadline,
+        "timer": None if s._timer is None else s._timer.value,
+        "attempt": s.attempt,
+        "previous": None if s.previous is None else s.previous.index,
+        "retry": None if s.retry is None else s.retry.index,
+    }
+
+
+def _effect_row(effect: Effect) -> dict[str, Any]:
+    if isinstance(effect, StopCall):
+        return {"type": "stop", "session": effect.session.index, "reason": effect.reason}
+    return {
+        "type": "retry",
+        "previous": effect.previous.index,
+        "attempt": effect.attempt,
+        "delay": effect.delay,
+        "not_before": effect.not_before,
+    }
+
+
+def restore(data: object) -> CallTracker:
+    """A tracker in exactly the state ``data`` (from :func:`snapshot`) describes.
+
+    Raises:
+        SnapshotError: ``data`` is not a dialfsm snapshot, is of a newer format
+            version, or is corrupt.  No tracker is returned half-restored.
+
+    """
+    if not isinstance(data, Mapping) or data.get("format") != FORMAT:
+        raise SnapshotError("not a dialfsm snapshot (its 'format' is not 'dialfsm.snapshot')")
+    version = data.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise SnapshotError(f"snapshot 'version' must be an int, got {version!r}")
+    if version > VERSION:
+        raise SnapshotError(f"snapshot format version {version} is newer than this dialfsm reads ({VERSION})")
+    if version < 1:
+        raise SnapshotError(f"unknown snapshot format version {version}")
+    try:
+        return _restore(data)
+    except SnapshotError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, CallRefused) as exc:
+        raise SnapshotError(f"corrupt snapshot: {type(exc).__name__}: {exc}") from None
+
+
+def _float_or_none(value: object) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"expected a finite number or null, got {value!r}")
+    return float(value)
+
+
+def _int(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"expected an int >= 0, got {value!r}")
+    return value
+
+
+def _restore(data: Mapping[str, Any]) -> CallTracker:
+    from dialfsm._tracker import CallTracker, Session, _Pending  # noqa: PLC0415  (circular at import time)
+
+    config = data["config"]
+    timeouts_row = config["timeouts"]
+    retry_row = config["retry"]
+    tracker = CallTracker(
+        max_dialouts=config["max_dialouts"],
+        allow_dialout=bool(config["allow_dialout"]),
+        engine=config["engine"],
+        journal_limit=config["journal_limit"],
+        keep_history=bool(config["keep_history"]),
+        finished_limit=config["finished_limit"],
+        timeouts=None if timeouts_row is None else Timeouts(**timeouts_row),
+        retry=None
+        if retry_row is None
+        else RetryPolicy(**{**retry_row, "retry_on": frozenset(ErrorCode(c) for c in retry_row["retry_on"])}),
+    )
+    rng = data["rng"]
+    tracker._rng.setstate((rng[0], tuple(rng[1]), rng[2]))
+    tracker._seq = _int(data["seq"])
+    tracker._created = _int(data["created"])
+    tracker._now = _float_or_none(data["now"])
+    tracker._timer_seq = _int(data["timer_seq"])
+
+    sessions: dict[int, Session] = {}
+    rows = data["sessions"]
+    for row in rows:
+        kind = SessionKind(row["kind"])
+        states_enum: type[DialoutState] | type[DialinState] = (
+            DialoutState if kind is SessionKind.DIALOUT else DialinState
+        )
+        settings = None if row["settings"] is None else parse_dialout_settings(row["settings"])
+        index = _int(row["index"])
+        if index in sessions or index >= tracker._created:
+            raise ValueError(f"session index {index} repeated or beyond 'created'")
+        session = Session(kind, index, tracker._engines[kind].fast, settings)
+        states = [states_enum(v) for v in row["states"]]
+        if not states or states[0] is not states_enum("idle"):
+            raise ValueError("a session's states must start with idle")
+        session._states = states
+        session._state = states[-1]
+        session._outcome = None if row["outcome"] is None else Outcome(row["outcome"])
+        if (session._outcome is None) == (session._state in tracker._engines[kind].table.terminal):
+            raise ValueError(f"session {index}: outcome and state disagree")
+        session._error = _str_or_none(row["error"])
+        session._error_code = None if row["error_code"] is None else ErrorCode(row["error_code"])
+        session._answered = bool(row["answered"])
+        session._stop_requested = bool(row["stop_requested"])
+        session._live_transfers = _int(row["live_transfers"])
+        session._warnings = None if row["warnings"] is None else [_str(w) for w in row["warnings"]]
+        session._dtmf = None if row["dtmf"] is None else [_str(d) for d in row["dtmf"]]
+        session._deadline = _float_or_none(row["deadline"])
+        session._timer = None if row["timer"] is None else Input(row["timer"])
+        if session._timer is not None and (session._timer.kind is not InputKind.TIMER or session._deadline is None):
+            raise ValueError(f"session {index}: bad timer")
+        session.attempt = _int(row["attempt"]) or 1
+        sid = _str_or_none(row["session_id"])
+        sessions[index] = session
+        if sid is not None:
+            if sid in tracker._by_id:
+                raise ValueError(f"session id {sid!r} repeated")
+            tracker._bind(session, sid)
+    for row in rows:
+        session = sessions[row["index"]]
+        session.previous = None if row["previous"] is None else sessions[row["previous"]]
+        session.retry = None if row["retry"] is None else sessions[row["retry"]]
+    tracker._sessions = dict(sorted(sessions.items()))
+    live = [sessions[i] for i in data["live"]]
+    if any(s.is_terminal for s in live) or {s.index for s in live} != {
+        s.index for s in sessions.values() if not s.is_terminal
+    }:
+        raise ValueError("'live' does not match the sessions' states")
+    tracker._live = {s.index: s for s in live}
+    tracker._live_dialouts = sum(1 for s in live if s.kind is SessionKind.DIALOUT)
+    tracker._waiting_for_id = deque(sessions[i] for i in data["waiting_for_id"])
+    tracker._finished = deque(sessions[i] for i in data["finished"])
+    for name, queue_rows in data["pending"].items():
+        call = Input(name)
+        if call.kind is not InputKind.CALL:
+            raise ValueError(f"pending {name!r} is not a call")
+        for index, ref in queue_rows:
+            pending = _Pending(call=call, session=sessions[index], ref=_str_or_none(ref))
+            tracker._pending[call].append(pending)
+            if pending.ref is not None:
+                tracker._refs[pending.ref] = pending
+    tracker._start_refs = {_str(ref): sessions[i] for ref, i in data["start_refs"].items()}
+    tracker._endpoints = {_str(e): None for e in data["endpoints"]}
+    for effect in data["effects"]:
+        tracker._effects.append(_effect(effect, sessions))
+    for session in live:
+        if session._deadline is not None:
+            tracker._timer_seq += 1
+            heapq.heappush(tracker._timers, (session._deadline, tracker._timer_seq, session.index, session))
+        if tracker.engine == "transitions":
+            model = session._model = _model_for(tracker, session)
+            tracker._engines[session.kind].machine.add_model(model, initial=session._state)
+    return tracker
+
+
+def _model_for(tracker: CallTracker, session: Session) -> object:
+    from dialfsm._tracker import _Model  # noqa: PLC0415  (circular at import time)
+
+    return _Model()
+
+
+def _effect(row: Mapping[str, Any], sessions: Mapping[int, Session]) -> Effect:
+    if row["type"] == "stop":
+        session = sessions[row["session"]]
+        return StopCall(session=session, session_id=session.session_id, reason=_str(row["reason"]))
+    if row["type"] == "retry":
+        previous = sessions[row["previous"]]
+        if previous._settings is None:
+            raise ValueError("a retry effect names a session without settings")
+        delay = _float_or_none(row["delay"])
+        return RetryDialout(
+            previous=previous,
+            settings=previous._settings,
+            attempt=_int(row["attempt"]),
+            delay=0.0 if delay is None else delay,
+            not_before=_float_or_none(row["not_before"]),
+        )
+    raise ValueError(f"unknown effect type {row['type']!r}")
+
+
+def _str(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
+
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else _str(value)

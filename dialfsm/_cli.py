@@ -6,9 +6,11 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from dialfsm._replay import ReplayResult, replay_path
+from dialfsm.diagrams import DiagramError, check_diagrams, write_diagrams
 
 __all__ = ["main"]
 
@@ -54,6 +56,32 @@ def _replay(args: argparse.Namespace) -> int:
     return 1 if args.strict and not result.clean else 0
 
 
+def _diagram(args: argparse.Namespace) -> int:
+    readme = None if args.no_readme else args.readme
+    if readme is None and not args.no_readme and Path("README.md").is_file():
+        readme = "README.md"
+    try:
+        if args.check:
+            result = check_diagrams(args.out, readme=readme)
+            for note in result.notes:
+                print(f"dialfsm diagram: {note}", file=sys.stderr)
+            for problem in result.problems:
+                print(f"dialfsm diagram: {problem}", file=sys.stderr)
+            if not result.ok:
+                print("dialfsm diagram: run `dialfsm diagram` and commit the result", file=sys.stderr)
+                return 1
+            return 0
+        written = write_diagrams(args.out, readme=readme)
+    except DiagramError as exc:
+        print(f"dialfsm diagram: {exc}", file=sys.stderr)
+        return 2
+    if written.svg_skipped is not None:
+        print(f"dialfsm diagram: {written.svg_skipped}", file=sys.stderr)
+    for path in written.written:
+        print(path)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``dialfsm`` command."""
     parser = argparse.ArgumentParser(prog="dialfsm", description="Daily telephony call state machines.")
@@ -63,6 +91,19 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("--json", action="store_true", help="print one JSON report")
     replay.add_argument("--strict", action="store_true", help="exit 1 if anything was rejected or anomalous")
     replay.set_defaults(func=_replay)
+    diagram = sub.add_parser(
+        "diagram",
+        help="write the state diagrams (Mermaid, Graphviz, SVG) and the README's block from the tables",
+    )
+    diagram.add_argument("--out", default="diagrams", help="the diagrams folder (default: diagrams)")
+    diagram.add_argument(
+        "--readme", default=None, help="the README whose diagrams block to sync (default: ./README.md if present)"
+    )
+    diagram.add_argument("--no-readme", action="store_true", help="leave the README alone")
+    diagram.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if the committed diagrams differ from the tables"
+    )
+    diagram.set_defaults(func=_diagram)
     return parser
 
 

@@ -13,16 +13,21 @@ The text is deterministic: the same journal gives the same bytes.
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import subprocess
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Final
 
 import attrs
 
 from dialfsm._table import Disposition, Input, InputKind, SessionKind
 from dialfsm._tracker import CallTracker, JournalEntry, Session
+from dialfsm.diagrams import DiagramError
 
-__all__ = ["Timeline", "render_timeline", "timelines"]
+__all__ = ["MMDC_INSTALL_HINT", "Timeline", "TimelineFiles", "render_timeline", "timelines", "write_timelines"]
 
 _KINDS: Final[Mapping[str, InputKind]] = {i.value: i.kind for i in Input}
 _TITLES: Final[Mapping[SessionKind, str]] = {SessionKind.DIALOUT: "dial-out", SessionKind.DIALIN: "dial-in"}
@@ -187,3 +192,69 @@ def timelines(source: CallTracker | Iterable[JournalEntry]) -> list[Timeline]:
             Timeline(label="room", slug=_slug(len(result) + 1, None), session=None, text=render_timeline(room))
         )
     return result
+
+
+#: How to get the Mermaid CLI where it is missing (printed in one line).
+MMDC_INSTALL_HINT: Final = "install the Mermaid CLI (npm install -g @mermaid-js/mermaid-cli)"
+
+
+@attrs.frozen
+class TimelineFiles:
+    """What :func:`write_timelines` wrote.
+
+    Attributes:
+        written: Every file written (``.mmd``, and ``.svg`` where ``mmdc`` ran).
+        svg_skipped: Why SVGs were not rendered (``mmdc`` missing), else ``None``.
+
+    """
+
+    written: tuple[Path, ...]
+    svg_skipped: str | None
+
+
+def write_timelines(
+    items: Iterable[Timeline], directory: str | os.PathLike[str], *, mmdc: str | None = "mmdc"
+) -> TimelineFiles:
+    """Write each timeline as ``<slug>.mmd`` into ``directory`` and render ``<slug>.svg`` with ``mmdc``.
+
+    ``directory`` is created if its parent exists.  Without the Mermaid CLI
+    (``mmdc``) only the ``.mmd`` files are written, and ``svg_skipped`` says why.
+
+    Raises:
+        DiagramError: the folder or a file cannot be written, or ``mmdc`` fails.
+
+    """
+    folder = Path(directory)
+    if folder.exists() and not folder.is_dir():
+        raise DiagramError(f"cannot write into {folder}: not a folder")
+    try:
+        folder.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise DiagramError(f"cannot create {folder}: {exc.strerror or type(exc).__name__}") from exc
+    exe = None if mmdc is None else shutil.which(mmdc)
+    written: list[Path] = []
+    for item in items:
+        source = folder / f"{item.slug}.mmd"
+        try:
+            source.write_text(item.text, encoding="utf-8")
+        except OSError as exc:
+            raise DiagramError(f"cannot write {source}: {exc.strerror or type(exc).__name__}") from exc
+        written.append(source)
+        if exe is None:
+            continue
+        target = folder / f"{item.slug}.svg"
+        try:
+            done = subprocess.run(
+                [exe, "--quiet", "--input", str(source), "--output", str(target)],
+                capture_output=True,
+                timeout=300,
+                check=False,
+            )
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise DiagramError(f"mmdc failed: {exc}") from exc
+        if done.returncode != 0:
+            first = (done.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[0]
+            raise DiagramError(f"mmdc failed on {source} (exit {done.returncode}): {first}")
+        written.append(target)
+    skipped = None if exe is not None else f"mmdc (Mermaid CLI) not found, wrote .mmd only: {MMDC_INSTALL_HINT}"
+    return TimelineFiles(written=tuple(written), svg_skipped=skipped)

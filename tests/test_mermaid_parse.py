@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from dialfsm import TABLES
+from dialfsm import TABLES, CallTracker
 from dialfsm.diagrams import render_mermaid
 from dialfsm.timeline import timelines
 
@@ -65,6 +65,11 @@ def test_timelines_of_the_examples_parse() -> None:
     for path in sorted((ROOT / "examples").glob("*.jsonl")):
         texts += [t.text for t in timelines(replay_path(str(path)).tracker)]
     assert len(texts) >= 3
+    tracker = CallTracker()
+    tracker.handle("dialin-connected", {"sessionId": "a;b#c"})
+    tracker.handle("dialin-warning", {"sessionId": "a;b#c", "errorMsg": "50% <lost>; retry #2: end\nloop alt -->> x"})
+    tracker.handle("dialin-stopped", {"sessionId": "a;b#c"})
+    texts += [t.text for t in timelines(tracker)]
     results = _parse(texts)
     assert all(r["ok"] for r in results), results
     assert {r["type"] for r in results} == {"sequence"}

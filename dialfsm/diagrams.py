@@ -142,8 +142,8 @@ def _wrap(items: Iterable[str], width: int) -> list[str]:
 def _default_rules(table: Table) -> list[str]:
     terminal = " / ".join(s.value for s in table.states if s in table.terminal)
     return [
-        "Not drawn, by the default rules.",
-        f"in {terminal} any event is LATE_EVENT,",
+        "Default rules (not drawn)",
+        f"In {terminal} any event is LATE_EVENT,",
         "a call is refused INVALID_STATE,",
         "a completion is recorded.",
         "Elsewhere an event that entered the state",

@@ -68,6 +68,19 @@ from dialfsm._table import (
     stopped_outcome,
 )
 from dialfsm._tracker import CallTracker, JournalEntry, Session
+from dialfsm.diagrams import (
+    CheckResult,
+    DiagramError,
+    WriteResult,
+    check_diagrams,
+    readme_block,
+    render_dot,
+    render_mermaid,
+    render_svg,
+    render_transitions_markdown,
+    sync_readme,
+    write_diagrams,
+)
 from dialfsm.exceptions import (
     CallRefused,
     DialfsmError,
@@ -76,6 +89,8 @@ from dialfsm.exceptions import (
     ReplayError,
     SnapshotError,
 )
+from dialfsm.recording import Recorder, RecordingError, redact_record, redact_text
+from dialfsm.timeline import Timeline, TimelineFiles, render_timeline, timelines, write_timelines
 
 __version__ = "0.1.0"
 
@@ -94,8 +109,10 @@ __all__ = [
     "CallCompleted",
     "CallRefused",
     "CallTracker",
+    "CheckResult",
     "Codecs",
     "DailyEvent",
+    "DiagramError",
     "DialfsmError",
     "DialinConnected",
     "DialinError",
@@ -125,6 +142,8 @@ __all__ = [
     "Outcome",
     "ParticipantJoined",
     "ParticipantLeft",
+    "Recorder",
+    "RecordingError",
     "RefusalCode",
     "ReplayError",
     "ReplayResult",
@@ -145,18 +164,34 @@ __all__ = [
     "StopDialout",
     "Table",
     "TableError",
+    "Timeline",
+    "TimelineFiles",
     "Timeouts",
     "TimerExpired",
     "VideoSettings",
+    "WriteResult",
     "__version__",
     "canonical_event_name",
+    "check_diagrams",
     "classify_error",
     "parse_dialout_settings",
     "parse_dtmf_settings",
     "parse_sip_call_transfer_settings",
     "parse_sip_refer_settings",
+    "readme_block",
+    "redact_record",
+    "redact_text",
+    "render_dot",
+    "render_mermaid",
+    "render_svg",
+    "render_timeline",
+    "render_transitions_markdown",
     "replay_lines",
     "replay_path",
     "report",
     "stopped_outcome",
+    "sync_readme",
+    "timelines",
+    "write_diagrams",
+    "write_timelines",
 ]

@@ -1,0 +1,285 @@
+"""Recording: JSON Lines per input, flushed, thread-safe, redacted by default, replayable."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from dialfsm import (
+    CallRefused,
+    CallTracker,
+    DialoutState,
+    Recorder,
+    RecordingError,
+    redact_record,
+    redact_text,
+    replay_path,
+)
+from dialfsm._cli import main
+from dialfsm._replay import iter_log_lines, replay_lines
+
+SID = "5c7f0d2e-8d4b-4f7c-9a61-2a1f6d0c9b11"
+DIALIN = "ff1e7130-7752-4304-9cf4-08d2583a41dc"
+
+
+def _counter(start: float = 100.0) -> itertools.count[float]:
+    return itertools.count(start, 0.5)
+
+
+def _live_room(tracker: CallTracker) -> None:
+    """A room's worth of inputs: a dial-out answered, DTMF, a stop; a dial-in; oddities."""
+    tracker.handle("on_dialin_ready", "sip:room.0@daily-1.sip.daily.co")
+    tracker.handle("dialin-ready", {"sipEndpoint": "sip:room.1@daily-1.sip.daily.co"})
+    session = tracker.start_dialout(
+        {"phoneNumber": "+15551234567", "displayName": "Support", "callerId": "+12025550199"}
+    )
+    tracker.handle("on_dialout_connected", {"sessionId": SID})
+    tracker.start_completed(session, session_id=SID, error=None)
+    tracker.handle("dialout-answered", {"sessionId": SID})
+    tracker.handle("dialout-answered", {"sessionId": SID})  # duplicate
+    tracker.handle("dialout-warning", {"sessionId": SID, "errorMsg": "call to +15551234567 degraded"})
+    tracker.send_dtmf({"sessionId": SID, "tones": "12#"})
+    tracker.dtmf_completed(session)
+    tracker.handle("dialin.connected", {"session_id": DIALIN, "sip_from": "sip:+15557654321@pstn.example.com"})
+    tracker.handle("participant-joined", {"participant": {"session_id": DIALIN}})
+    tracker.sip_call_transfer({"sessionId": DIALIN, "toEndPoint": "+15559876543"})
+    tracker.transfer_completed(error=None)
+    with pytest.raises(CallRefused, match="NOT_FOUND"):
+        tracker.send_dtmf({"sessionId": "nope", "tones": "1"})
+    tracker.stop_dialout(session)
+    tracker.handle("dialout-stopped", {"sessionId": SID})
+    tracker.stop_completed()
+    tracker.handle("dialin-stopped", {"sessionId": DIALIN})
+    tracker.handle("dialin-stopped", {"sessionId": DIALIN})  # late
+    tracker.handle("mystery-event", {})
+
+
+def _outcomes(tracker: CallTracker) -> list[tuple[object, ...]]:
+    return [(s.kind, s.session_id, s.states, s.outcome, s.error_code) for s in tracker]
+
+
+def _journal(tracker: CallTracker) -> list[tuple[object, ...]]:
+    return [(e.name, e.disposition, e.code) for e in tracker.journal]
+
+
+def test_one_line_per_input_with_t_from_the_clock() -> None:
+    """Every input becomes one JSON line, in order, with `t` from the clock when the input had none."""
+    stream = io.StringIO()
+    tracker = CallTracker()
+    recorder = Recorder(stream, clock=_counter().__next__).attach(tracker)
+    session = tracker.start_dialout({"phoneNumber": "+15551234567"})
+    tracker.start_completed(session, session_id=SID, error=None)
+    tracker.handle("dialout-answered", {"sessionId": SID}, t=7.25)
+    records = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [next(iter(r)) for r in records] == ["t", "t", "t"]
+    assert [r["t"] for r in records] == [100.0, 100.5, 7.25]
+    assert records[0]["call"] == "start_dialout"
+    assert records[1]["completion"] == "start_dialout"
+    assert records[2] == {"t": 7.25, "event": "dialout-answered", "data": {"sessionId": SID}}
+    assert recorder.lines_written == 3
+
+
+def test_each_line_is_flushed_as_written(tmp_path: Path) -> None:
+    """The file holds each line as soon as the input is seen (a crash loses at most the line being written)."""
+    path = tmp_path / "calls.jsonl"
+    tracker = CallTracker()
+    with Recorder(path).attach(tracker):
+        tracker.handle("dialin-connected", {"sessionId": DIALIN})
+        assert len(path.read_text(encoding="utf-8").splitlines()) == 1
+        tracker.handle("dialin-stopped", {"sessionId": DIALIN})
+        assert len(path.read_text(encoding="utf-8").splitlines()) == 2
+
+
+def test_round_trip_record_then_replay(tmp_path: Path) -> None:
+    """Replaying a (redacted) recording reaches the live tracker's states, outcomes and journal."""
+    for redact in (True, False):
+        path = tmp_path / f"room-{redact}.jsonl"
+        live = CallTracker()
+        with Recorder(path, redact=redact, clock=_counter().__next__).attach(live):
+            _live_room(live)
+        replayed = replay_path(str(path), CallTracker()).tracker
+        assert _outcomes(replayed) == _outcomes(live)
+        assert _journal(replayed) == _journal(live)
+        assert replayed.dialin_endpoints == live.dialin_endpoints
+        assert live.listener_errors == []
+
+
+def test_redaction_is_on_by_default(tmp_path: Path) -> None:
+    """By default phone numbers keep their last 4 digits and SIP URIs lose their user part; ids stay."""
+    path = tmp_path / "calls.jsonl"
+    with Recorder(path, clock=_counter().__next__) as recorder:
+        live = CallTracker()
+        recorder.attach(live)
+        _live_room(live)
+    text = path.read_text(encoding="utf-8")
+    for secret in ("5551234567", "2025550199", "5557654321", "5559876543"):
+        assert secret not in text
+    assert '"phoneNumber": "+00000004567"' in text
+    assert '"callerId": "+00000000199"' in text
+    assert '"toEndPoint": "+00000006543"' in text
+    assert "call to +00000004567 degraded" in text
+    assert '"sip_from": "sip:***@pstn.example.com"' in text
+    assert SID in text
+    assert DIALIN in text
+    assert "sip:room.0@daily-1.sip.daily.co" in text  # the room's own endpoint is kept
+
+
+def test_redaction_off_writes_inputs_verbatim() -> None:
+    """`redact=False` keeps phone numbers and SIP users, for local debugging."""
+    stream = io.StringIO()
+    tracker = CallTracker()
+    Recorder(stream, redact=False, clock=_counter().__next__).attach(tracker)
+    tracker.start_dialout({"sipUri": "sip:bob@example.com"})
+    tracker.handle("dialin-connected", {"sessionId": DIALIN, "sipFrom": "+15551234567"})
+    assert "sip:bob@example.com" in stream.getvalue()
+    assert "+15551234567" in stream.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("+15551234567", "+00000004567"),
+        ("+1 (555) 123-4567", "+0 (000) 000-4567"),
+        ("sip:bob@example.com", "sip:***@example.com"),
+        ("sips:+15551234567@pstn.example.com:5061;transport=tls", "sips:***@pstn.example.com:5061;transport=tls"),
+        ("sip:bob@example.com?X-Caller=Bob%20Smith", "sip:***@example.com?***"),
+        ('"Bob Smith" <sip:bob@example.com>', '"***" <sip:***@example.com>'),
+        ("dial to +15551234567 failed", "dial to +00000004567 failed"),
+        (SID, SID),
+        ("12#", "12#"),
+        ("+1234", "+1234"),
+    ],
+)
+def test_redact_text(text: str, expected: str) -> None:
+    """Phone numbers keep their last 4 digits (others become 0); SIP URIs keep host and parameters."""
+    assert redact_text(text) == expected
+
+
+def test_redact_record_leaves_the_input_alone() -> None:
+    """Redaction copies: the record other listeners see is unchanged; ids and refs stay."""
+    record = {
+        "call": "sip_call_transfer",
+        "settings": {"sessionId": SID, "toEndPoint": "15551234567"},
+        "ref": "#3",
+    }
+    redacted = redact_record(record)
+    assert record["settings"] == {"sessionId": SID, "toEndPoint": "15551234567"}
+    assert redacted == {
+        "call": "sip_call_transfer",
+        "settings": {"sessionId": SID, "toEndPoint": "00000004567"},
+        "ref": "#3",
+    }
+
+
+def test_redacted_phone_number_still_validates() -> None:
+    """A redacted `phoneNumber` replays as an accepted `start_dialout`, not an INVALID_SETTINGS refusal."""
+    stream = io.StringIO()
+    tracker = CallTracker()
+    Recorder(stream, clock=_counter().__next__).attach(tracker)
+    tracker.start_dialout({"phoneNumber": "+442071234567", "callerId": "+15551234567"})
+    lines = [(n, line) for n, line in enumerate(stream.getvalue().splitlines(keepends=True), start=1)]
+    replayed = replay_lines(lines).tracker
+    assert [s.state for s in replayed] == [DialoutState.CONNECTING]
+    assert replayed.refusals == ()
+
+
+def test_several_threads_lose_and_interleave_nothing(tmp_path: Path) -> None:
+    """Eight threads writing 500 records each through one recorder: 4000 whole lines, none lost or mixed."""
+    path = tmp_path / "threads.jsonl"
+    threads_n, per_thread = 8, 500
+    with Recorder(path, redact=True) as recorder:
+        barrier = threading.Barrier(threads_n)
+
+        def work(k: int) -> None:
+            barrier.wait()
+            for i in range(per_thread):
+                recorder({"event": "dialout-warning", "data": {"sessionId": f"s{k}", "errorMsg": "x" * 500, "i": i}})
+
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(threads_n)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == threads_n * per_thread
+    seen: dict[str, list[int]] = {}
+    for line in lines:
+        record = json.loads(line)
+        seen.setdefault(record["data"]["sessionId"], []).append(record["data"]["i"])
+    assert seen == {f"s{k}": list(range(per_thread)) for k in range(threads_n)}
+    assert recorder.lines_written == threads_n * per_thread
+
+
+def test_a_recording_cut_off_mid_line_replays_to_the_last_whole_line(tmp_path: Path) -> None:
+    """A crash mid-write leaves a partial last line: replay reads the rest and reports it as MALFORMED_INPUT."""
+    path = tmp_path / "crashed.jsonl"
+    live = CallTracker()
+    with Recorder(path, clock=_counter().__next__).attach(live):
+        _live_room(live)
+    data = path.read_bytes()
+    cut = data[: data.rindex(b"\n", 0, len(data) - 1) + 1] + data[data.rindex(b"\n", 0, len(data) - 1) + 1 :][:20]
+    path.write_bytes(cut)
+    with path.open("rb") as stream:
+        result = replay_lines(iter_log_lines(stream), CallTracker())
+    last = result.tracker.journal[-1]
+    assert last.code == "MALFORMED_INPUT"
+    assert last.line == len(cut.splitlines())
+    assert _outcomes(result.tracker) == _outcomes(live)
+
+
+def test_closed_recorder_refuses_to_write_and_detaches() -> None:
+    """After close() the recorder is detached from its trackers and writing raises RecordingError."""
+    stream = io.StringIO()
+    tracker = CallTracker()
+    recorder = Recorder(stream).attach(tracker)
+    recorder.close()
+    assert recorder.closed
+    tracker.handle("dialin-connected", {"sessionId": DIALIN})
+    assert stream.getvalue() == ""
+    assert not stream.closed  # a stream the caller gave is never closed by the recorder
+    with pytest.raises(RecordingError):
+        recorder({"event": "dialin-stopped", "data": {}})
+
+
+def test_unopenable_path_is_a_recording_error(tmp_path: Path) -> None:
+    """A path in a folder that does not exist raises RecordingError with one line."""
+    with pytest.raises(RecordingError, match="cannot open"):
+        Recorder(tmp_path / "missing" / "calls.jsonl")
+
+
+def test_append_mode_keeps_earlier_lines(tmp_path: Path) -> None:
+    """`append=True` adds to an existing recording."""
+    path = tmp_path / "calls.jsonl"
+    for _ in range(2):
+        with Recorder(path, append=True, clock=_counter().__next__) as recorder:
+            recorder({"event": "dialin-ready", "data": "sip:room.0@x"})
+    assert len(path.read_text(encoding="utf-8").splitlines()) == 2
+
+
+def test_unserialisable_payload_is_written_as_text() -> None:
+    """A payload JSON cannot hold (an SDK object) is written as its repr, never raising into the event path."""
+    stream = io.StringIO()
+    tracker = CallTracker()
+    Recorder(stream, clock=_counter().__next__).attach(tracker)
+    tracker.handle("dialout-answered", {"sessionId": SID, "obj": object()})
+    assert tracker.listener_errors == []
+    assert "<object object at" in json.loads(stream.getvalue())["data"]["obj"]
+
+
+def test_cli_replays_a_recording(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`dialfsm replay` reads what the recorder wrote."""
+    path = tmp_path / "calls.jsonl"
+    live = CallTracker()
+    with Recorder(path, clock=_counter().__next__).attach(live):
+        _live_room(live)
+    assert main(["replay", str(path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [(s["state"], s["outcome"]) for s in report["sessions"]] == [
+        ("stopped", "completed"),
+        ("stopped", "transferred"),
+    ]

@@ -59,7 +59,7 @@ def test_state_diagrams_parse() -> None:
 
 def test_timelines_of_the_examples_parse() -> None:
     """The sequence diagrams of every example log, anomalies and refusals included, parse in Mermaid."""
-    from dialfsm import CallTracker, replay_path
+    from dialfsm import replay_path
 
     texts: list[str] = []
     for path in sorted((ROOT / "examples").glob("*.jsonl")):

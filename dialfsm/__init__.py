@@ -72,6 +72,7 @@ from dialfsm.exceptions import (
     InvalidSettings,
     RefusalCode,
     ReplayError,
+    SessionEnded,
     SnapshotError,
 )
 
@@ -129,6 +130,7 @@ __all__ = [
     "Row",
     "SendDtmf",
     "Session",
+    "SessionEnded",
     "SessionKind",
     "SipCallTransfer",
     "SipCallTransferSettings",

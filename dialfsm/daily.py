@@ -84,7 +84,9 @@ def _copy(value: object) -> object:
 
 def _text(value: object) -> str | None:
     """An SDK completion value as ``str | None`` (daily-python's ``CallClientError`` is a string)."""
-    return None if value is None or isinstance(value, str) else str(value)
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
 
 
 def _make_callback(name: str) -> Callable[..., None]:

@@ -143,7 +143,7 @@ class PipecatCalls:
         except Exception as exc:
             self.tracker.start_completed(session, None, f"start_dialout raised {type(exc).__name__}: {exc}")
             raise
-        session_id, error = (result if isinstance(result, tuple) and len(result) == 2 else (None, result))
+        session_id, error = result if isinstance(result, tuple) and len(result) == 2 else (None, result)
         self.tracker.start_completed(session, _text(session_id), _text(error))
         return session
 
@@ -166,7 +166,9 @@ class PipecatCalls:
 
         """
         target = self.tracker.send_dtmf(settings, ref=ref)
-        await self._run(self.transport.send_dtmf, parse_dtmf_settings(settings).to_daily(), self.tracker.dtmf_completed, target)
+        await self._run(
+            self.transport.send_dtmf, parse_dtmf_settings(settings).to_daily(), self.tracker.dtmf_completed, target
+        )
         return target
 
     async def sip_call_transfer(self, settings: Mapping[str, Any], *, ref: str | None = None) -> Session:
@@ -189,7 +191,12 @@ class PipecatCalls:
 
         """
         target = self.tracker.sip_refer(settings, ref=ref)
-        await self._run(self.transport.sip_refer, parse_sip_refer_settings(settings).to_daily(), self.tracker.refer_completed, target)
+        await self._run(
+            self.transport.sip_refer,
+            parse_sip_refer_settings(settings).to_daily(),
+            self.tracker.refer_completed,
+            target,
+        )
         return target
 
     async def _run(

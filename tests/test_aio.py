@@ -30,7 +30,7 @@ def test_wait_for_a_state_already_passed_returns_at_once() -> None:
 
 
 def test_wait_for_sees_a_state_entered_and_left_before_the_waiter_runs() -> None:
-    """pipecat's interleaving: answered then stopped before the waiting task wakes up."""
+    """Pipecat's interleaving: answered then stopped before the waiting task wakes up."""
 
     async def main() -> None:
         calls = AsyncTracker()
@@ -124,7 +124,8 @@ def test_transitions_iterator_yields_every_step_and_ends_with_the_session() -> N
 
         async def consume() -> None:
             async for step in calls.transitions(session):
-                assert step.source is not None and step.dest is not None
+                assert step.source is not None
+                assert step.dest is not None
                 seen.append((step.source.value, step.dest.value))
                 await asyncio.sleep(0.001)  # a slow consumer misses nothing
 

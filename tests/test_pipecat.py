@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -65,7 +65,7 @@ async def _settle(transport: DailyTransport) -> None:
 
 
 @pytest.fixture
-def run() -> AsyncIterator[Any]:
+def run() -> Iterator[Any]:
     loop = asyncio.new_event_loop()
     yield loop.run_until_complete
     loop.close()
@@ -94,14 +94,15 @@ def test_events_through_pipecats_machinery_and_handler_interleaving(run: Any) ->
         seen: list[tuple[str, str]] = []
 
         # The bot's handlers, registered *before* wiring, async, each yielding to the loop.
-        @transport.event_handler("on_dialin_connected")
         async def on_connected(transport: object, data: dict[str, Any]) -> None:
             seen.append(("connected", calls.tracker[data["sessionId"]].state.value))
             await asyncio.sleep(0)
 
-        @transport.event_handler("on_participant_joined")
         async def on_joined(transport: object, participant: dict[str, Any]) -> None:
             seen.append(("joined", calls.tracker[participant["id"]].state.value))
+
+        transport.add_event_handler("on_dialin_connected", on_connected)
+        transport.add_event_handler("on_participant_joined", on_joined)
 
         tracker = CallTracker()
         calls = track_transport(transport, tracker)
@@ -121,7 +122,8 @@ def test_events_through_pipecats_machinery_and_handler_interleaving(run: Any) ->
         await _settle(transport)
         session = tracker[DIALIN]
         assert session.states == (DialinState.IDLE, DialinState.CONNECTED, DialinState.JOINED, DialinState.STOPPED)
-        assert session.dtmf == ("5",) and session.warnings == ("codec",)
+        assert session.dtmf == ("5",)
+        assert session.warnings == ("codec",)
         assert [e.code for e in tracker.anomalies] == ["DUPLICATE_EVENT", "LATE_EVENT"]
         assert tracker.inputs_read == 10
         # Each bot handler saw the state its event produced, though it was registered first.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import threading
 from collections.abc import Callable
@@ -138,7 +139,7 @@ def test_eight_threads_ten_thousand_inputs_each() -> None:
             assert [_journal_names(step.name) for step in session.history] == names, sid
     # The threads really interleaved.
     owners = [e.session.session_id.split("-")[0] for e in tracker.journal[:5000] if e.session and e.session.session_id]
-    assert len({a for a, b in zip(owners, owners[1:], strict=False) if a != b}) > 1
+    assert len({a for a, b in itertools.pairwise(owners) if a != b}) > 1
     # Every dial-in and dial-out ended as its script says (the budget may cut a worker's last call short).
     by_sid = {sid: names for per_worker in sent for sid, names in per_worker.items()}
     for session in tracker:
@@ -176,7 +177,12 @@ def test_loop_handoff_from_threads_keeps_each_threads_order() -> None:
         threads = [threading.Thread(target=worker, args=(w,)) for w in range(THREADS)]
         for thread in threads:
             thread.start()
-        await asyncio.to_thread(lambda: [thread.join() for thread in threads])
+
+        def join_all() -> None:
+            for thread in threads:
+                thread.join()
+
+        await asyncio.to_thread(join_all)
         loop.call_soon(done.set)  # queued after every input the threads posted
         await done.wait()
         assert not handoff.errors
@@ -256,7 +262,8 @@ def test_locked_tracker_context_manager_holds_the_lock() -> None:
     locked = LockedTracker()
     with locked as tracker:
         assert tracker is locked.tracker
-        assert locked.lock._is_owned()  # type: ignore[attr-defined]
+        lock: Any = locked.lock
+        assert lock._is_owned()
 
 
 @pytest.mark.parametrize("calls", [1, 3])

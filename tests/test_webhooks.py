@@ -23,7 +23,9 @@ def test_a_dialout_from_webhooks() -> None:
     base = {"domain_id": "d", "room": "r", "timestamp": 1708972279, "session_id": SID}
     for kind in ("dialout.connected", "dialout.answered"):
         result = handle_webhook(tracker, json.dumps(envelope(kind, **base)).encode())
-        assert result.tracked and result.webhook is not None and result.webhook.family == "dialout"
+        assert result.tracked
+        assert result.webhook is not None
+        assert result.webhook.family == "dialout"
     handle_webhook(tracker, envelope("dialout.warning", destination="+1555", caller_id="x"))  # no id: binds nothing
     handle_webhook(tracker, json.dumps(envelope("dialout.stopped", **base)))
     assert (session.state, session.outcome) == (DialoutState.STOPPED, Outcome.COMPLETED)
@@ -47,15 +49,18 @@ def test_a_dialin_from_webhooks_and_errors_with_error_msg() -> None:
 def test_types_dialfsm_does_not_model_are_returned_not_fed(kind: str) -> None:
     tracker = CallTracker()
     result = handle_webhook(tracker, envelope(kind, session_id=SID, to_endpoint="+1555", is_sip_refer=False))
-    assert result.webhook is not None and result.webhook.type == kind
-    assert result.entry is None and not result.tracked
+    assert result.webhook is not None
+    assert result.webhook.type == kind
+    assert result.entry is None
+    assert not result.tracked
     assert tracker.inputs_read == 0
 
 
 def test_an_unknown_telephony_type_is_an_unknown_event_anomaly() -> None:
     tracker = CallTracker()
     result = handle_webhook(tracker, envelope("dialout.ringing", session_id=SID))
-    assert result.entry is not None and result.entry.code == "UNKNOWN_EVENT"
+    assert result.entry is not None
+    assert result.entry.code == "UNKNOWN_EVENT"
 
 
 @pytest.mark.parametrize(
@@ -75,7 +80,8 @@ def test_an_unknown_telephony_type_is_an_unknown_event_anomaly() -> None:
 def test_malformed_envelopes_are_anomalies(body: bytes | str) -> None:
     tracker = CallTracker()
     result = handle_webhook(tracker, body, t=1.5)
-    assert result.webhook is None and result.entry is not None
+    assert result.webhook is None
+    assert result.entry is not None
     assert (result.entry.code, result.entry.name, result.entry.t) == ("MALFORMED_INPUT", "webhook", 1.5)
     with pytest.raises(WebhookError):
         parse_webhook(body)
@@ -84,7 +90,8 @@ def test_malformed_envelopes_are_anomalies(body: bytes | str) -> None:
 def test_a_malformed_payload_inside_a_good_envelope_is_the_trackers_anomaly() -> None:
     tracker = CallTracker()
     result = handle_webhook(tracker, envelope("dialout.answered", session_id=5))
-    assert result.entry is not None and result.entry.code == "MALFORMED_INPUT"
+    assert result.entry is not None
+    assert result.entry.code == "MALFORMED_INPUT"
 
 
 def test_parse_webhook_fields() -> None:

@@ -201,7 +201,9 @@ class DailyCalls:
     def create_client(self) -> daily.CallClient:
         """Create ``daily.CallClient(event_handler=self.event_handler)`` and use it for the calls.
 
-        ``daily.Daily.init()`` must have been called first, as for any ``CallClient``.
+        ``daily.Daily.init()`` must have been called first, as for any ``CallClient``, and only once
+        per process (daily-python 0.36 aborts the process on a second call; pipecat's
+        ``DailyTransport`` makes the first itself).
         """
         import daily  # noqa: PLC0415  (the SDK is an optional extra)
 

@@ -87,6 +87,7 @@ from dialfsm.exceptions import (
     InvalidSettings,
     RefusalCode,
     ReplayError,
+    SessionEnded,
     SnapshotError,
 )
 from dialfsm.recording import Recorder, RecordingError, redact_record, redact_text
@@ -153,6 +154,7 @@ __all__ = [
     "Row",
     "SendDtmf",
     "Session",
+    "SessionEnded",
     "SessionKind",
     "SipCallTransfer",
     "SipCallTransferSettings",

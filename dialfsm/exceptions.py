@@ -14,6 +14,11 @@ the refusal is journaled.
 from __future__ import annotations
 
 import enum
+from collections.abc import Set
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dialfsm._tracker import Session
 
 __all__ = [
     "CallRefused",
@@ -21,6 +26,7 @@ __all__ = [
     "InvalidSettings",
     "RefusalCode",
     "ReplayError",
+    "SessionEnded",
     "SnapshotError",
 ]
 
@@ -123,3 +129,31 @@ class ReplayError(DialfsmError):
 
 class SnapshotError(DialfsmError):
     """A saved tracker snapshot is corrupt or of an unsupported format version."""
+
+
+class SessionEnded(DialfsmError):
+    """A session ended without reaching what :meth:`dialfsm.aio.AsyncTracker.wait_for` waited for.
+
+    Attributes:
+        session: The session, now terminal (read its ``state``, ``outcome``, ``error``).
+        states: The states waited for, if any.
+        outcomes: The outcomes waited for, if any.
+
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        states: Set[object] | None = None,
+        outcomes: Set[object] | None = None,
+    ) -> None:
+        wanted = sorted(str(getattr(v, "value", v)) for v in (*(states or ()), *(outcomes or ())))
+        outcome = getattr(session.outcome, "value", session.outcome)
+        super().__init__(
+            f"session {session.session_id or '#' + str(session.index)} ended {session.state.value}/{outcome} "
+            f"without reaching {' or '.join(wanted)}"
+        )
+        self.session = session
+        self.states = states
+        self.outcomes = outcomes

@@ -1,0 +1,369 @@
+"""daily-python adapter (``pip install 'dialfsm[daily]'``): a ``CallClient``'s calls, tracked.
+
+:class:`DailyCalls` connects one :class:`~dialfsm.CallTracker` to one
+``daily.CallClient``:
+
+* :attr:`DailyCalls.event_handler` is a real ``daily.EventHandler`` (a
+  subclass built on first use; ``daily`` is imported then, not when dialfsm
+  is).  Give it to the ``CallClient``.  It feeds the tracker the eleven
+  telephony callbacks (``on_dialin_ready``, ``on_dialin_connected``,
+  ``on_dialin_stopped``, ``on_dialin_error``, ``on_dialin_warning``,
+  ``on_dialout_connected``, ``on_dialout_answered``, ``on_dialout_stopped``,
+  ``on_dialout_error``, ``on_dialout_warning``, ``on_dtmf_event``), the
+  participant events (``on_participant_joined``, ``on_participant_left``)
+  and leaving the meeting (``on_call_state_updated("left")``; daily-python
+  has no ``left-meeting`` callback).  Every callback the installed
+  ``daily.EventHandler`` defines, tracked or not, is then passed on to your
+  own handler (``delegate``), with the SDK's arguments.
+* :meth:`~DailyCalls.start_dialout`, :meth:`~DailyCalls.stop_dialout`,
+  :meth:`~DailyCalls.send_dtmf`, :meth:`~DailyCalls.sip_call_transfer` and
+  :meth:`~DailyCalls.sip_refer` run the tracker's guards first (raising
+  :class:`~dialfsm.CallRefused` and calling nothing when refused), then call
+  the ``CallClient`` with the validated settings and report its completion,
+  ``(session_id, error)`` or ``(error,)``, to the tracker, paired by ``ref``.
+
+**Threads.**  daily-python runs handlers and completions on its own engine
+thread and swallows what they raise.  The adapter copies each payload and
+hands it to the tracker's ordered stream: with ``loop=`` to that asyncio loop
+(:class:`~dialfsm.threads.LoopHandoff`, so the tracker is read and fed on
+the loop), otherwise under a lock (:class:`~dialfsm.threads.LockedTracker`).
+Nothing it does raises into the SDK: failures are kept in
+:attr:`DailyCalls.errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+from dialfsm._settings import parse_dtmf_settings, parse_sip_call_transfer_settings, parse_sip_refer_settings
+from dialfsm._tracker import CallTracker, Session
+from dialfsm.threads import MAX_ERRORS, Feed, LockedTracker, LoopHandoff
+
+if TYPE_CHECKING:
+    import daily
+
+__all__ = [
+    "PARTICIPANT_CALLBACKS",
+    "TELEPHONY_CALLBACKS",
+    "TRACKED_CALLBACKS",
+    "DailyCalls",
+    "event_handler_class",
+]
+
+#: daily-python's telephony callbacks (``daily.EventHandler``, 0.36.0), fed to the tracker as they are.
+TELEPHONY_CALLBACKS: Final = (
+    "on_dialin_ready",
+    "on_dialin_connected",
+    "on_dialin_stopped",
+    "on_dialin_error",
+    "on_dialin_warning",
+    "on_dialout_connected",
+    "on_dialout_answered",
+    "on_dialout_stopped",
+    "on_dialout_error",
+    "on_dialout_warning",
+    "on_dtmf_event",
+)
+#: The participant and meeting callbacks fed to the tracker (``on_call_state_updated`` only for ``"left"``).
+PARTICIPANT_CALLBACKS: Final = ("on_participant_joined", "on_participant_left", "on_call_state_updated")
+#: Every callback the adapter feeds to the tracker.
+TRACKED_CALLBACKS: Final = TELEPHONY_CALLBACKS + PARTICIPANT_CALLBACKS
+
+_HANDLER_CLASS: type[daily.EventHandler] | None = None
+_HANDLER_LOCK = threading.Lock()
+
+
+def _copy(value: object) -> object:
+    """A shallow copy of an SDK payload, so later changes by the SDK or the bot cannot reach the journal."""
+    return dict(value) if isinstance(value, Mapping) else value
+
+
+def _text(value: object) -> str | None:
+    """An SDK completion value as ``str | None`` (daily-python's ``CallClientError`` is a string)."""
+    if value is None or isinstance(value, str):
+        return value
+    return str(value)
+
+
+def _make_callback(name: str) -> Callable[..., None]:
+    def callback(self: Any, *args: Any) -> None:
+        calls: DailyCalls = self._dialfsm_calls
+        calls._deliver(name, args)
+
+    callback.__name__ = callback.__qualname__ = name
+    tracked = "feeds the tracker, then calls" if name in TRACKED_CALLBACKS else "calls"
+    callback.__doc__ = f"daily-python's ``{name}``: {tracked} the delegate's ``{name}``; never raises."
+    return callback
+
+
+def event_handler_class() -> type[daily.EventHandler]:
+    """The ``daily.EventHandler`` subclass behind :attr:`DailyCalls.event_handler`, built on first use.
+
+    It overrides every ``on_*`` callback of the installed ``daily.EventHandler``.
+
+    Raises:
+        ImportError: daily-python is not installed (``pip install 'dialfsm[daily]'``).
+
+    """
+    global _HANDLER_CLASS  # noqa: PLW0603  (a cache of a class that needs the SDK)
+    with _HANDLER_LOCK:
+        if _HANDLER_CLASS is None:
+            try:
+                import daily  # noqa: PLC0415  (the SDK is an optional extra)
+            except ImportError as exc:
+                raise ImportError("dialfsm.daily needs daily-python: pip install 'dialfsm[daily]'") from exc
+
+            def __init__(self: Any, calls: DailyCalls) -> None:  # noqa: N807
+                daily.EventHandler.__init__(self)
+                self._dialfsm_calls = calls
+
+            namespace: dict[str, Any] = {
+                "__init__": __init__,
+                "__module__": __name__,
+                "__doc__": "A daily.EventHandler that feeds a dialfsm tracker, then the bot's own handler.",
+            }
+            for name in dir(daily.EventHandler):
+                if name.startswith("on_"):
+                    namespace[name] = _make_callback(name)
+            _HANDLER_CLASS = type("TrackingEventHandler", (daily.EventHandler,), namespace)
+        return _HANDLER_CLASS
+
+
+class DailyCalls:
+    """One tracker wired to one daily-python ``CallClient``.
+
+    Args:
+        tracker: The tracker, or a feed already serialising one (a
+            :class:`~dialfsm.threads.LockedTracker` or
+            :class:`~dialfsm.threads.LoopHandoff`); a fresh ``CallTracker()`` by default.
+        loop: Hand every input to this asyncio loop (the tracker then lives
+            on it); by default inputs are applied under a lock on the thread
+            that delivers them.  Ignored when ``tracker`` is already a feed.
+        delegate: Your own event handler (any object; typically your existing
+            ``daily.EventHandler`` subclass instance): each callback is passed on
+            to its method of the same name, if it has one, after the tracker saw it.
+        client: The ``daily.CallClient`` to call (or set :attr:`client` later,
+            or use :meth:`create_client`).
+
+    Example (needs a room, so not run here)::
+
+        calls = DailyCalls(CallTracker(), loop=asyncio.get_running_loop())
+        client = calls.create_client()          # daily.CallClient(event_handler=calls.event_handler)
+        client.join(room_url, token)
+        session = calls.start_dialout({"phoneNumber": "+15551234567"})
+        await AsyncTracker(calls.tracker).wait_for(session, state=DialoutState.ANSWERED, timeout=60)
+
+    """
+
+    def __init__(
+        self,
+        tracker: CallTracker | LockedTracker | LoopHandoff | None = None,
+        *,
+        loop: asyncio.AbstractEventLoop | None = None,
+        delegate: object = None,
+        client: Any = None,
+    ) -> None:
+        feed: Feed
+        if isinstance(tracker, (LockedTracker, LoopHandoff)):
+            feed = tracker
+        elif loop is not None:
+            feed = LoopHandoff(tracker, loop=loop)
+        else:
+            feed = LockedTracker(tracker)
+        self.feed: Feed = feed
+        self.delegate = delegate
+        self.client = client
+        self._handler: daily.EventHandler | None = None
+        self._refs = itertools.count(1)
+        self._errors: list[BaseException] = []
+
+    @property
+    def tracker(self) -> CallTracker:
+        """The tracker (with ``loop=``, read it on that loop; otherwise hold ``feed.lock`` for consistent reads)."""
+        return self.feed.tracker
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """Everything that went wrong in an SDK callback, the delegate's exceptions included (never raised)."""
+        return self._errors + self.feed.errors
+
+    @property
+    def event_handler(self) -> daily.EventHandler:
+        """The ``daily.EventHandler`` to give the ``CallClient`` (created on first use)."""
+        if self._handler is None:
+            self._handler = event_handler_class()(self)  # type: ignore[call-arg]
+        return self._handler
+
+    def create_client(self) -> daily.CallClient:
+        """Create ``daily.CallClient(event_handler=self.event_handler)`` and use it for the calls.
+
+        ``daily.Daily.init()`` must have been called first, as for any ``CallClient``, and only once
+        per process (daily-python 0.36 aborts the process on a second call; pipecat's
+        ``DailyTransport`` makes the first itself).
+        """
+        import daily  # noqa: PLC0415  (the SDK is an optional extra)
+
+        client = daily.CallClient(event_handler=self.event_handler)
+        self.client = client
+        return client
+
+    # --- callbacks from the SDK (engine thread) ------------------------------------------
+
+    def _keep(self, exc: BaseException) -> None:
+        if len(self._errors) < MAX_ERRORS:
+            self._errors.append(exc)
+
+    def _deliver(self, name: str, args: tuple[Any, ...]) -> None:
+        """Feed one SDK callback to the tracker, then to the delegate.  Never raises."""
+        try:
+            if name in TRACKED_CALLBACKS:
+                if name == "on_call_state_updated":
+                    if args and args[0] == "left":
+                        self.feed.post(self.tracker.handle, "left-meeting", {"state": "left"})
+                elif args:
+                    self.feed.post(self.tracker.handle, name, _copy(args[0]))
+                else:
+                    self.feed.post(self.tracker.handle, name, None)
+        except Exception as exc:  # noqa: BLE001  (never raise into the SDK's engine thread)
+            self._keep(exc)
+        method = getattr(self.delegate, name, None) if self.delegate is not None else None
+        if method is not None:
+            try:
+                method(*args)
+            except Exception as exc:  # noqa: BLE001  (daily-python would swallow it; keep it instead)
+                self._keep(exc)
+
+    def _completion(self, report: Callable[[tuple[Any, ...]], None]) -> Callable[..., None]:
+        def completion(*args: Any) -> None:
+            try:
+                report(args)
+            except Exception as exc:  # noqa: BLE001  (never raise into the SDK's engine thread)
+                self._keep(exc)
+
+        return completion
+
+    def _client(self) -> Any:
+        if self.client is None:
+            raise RuntimeError("DailyCalls has no CallClient: set .client or call create_client()")
+        return self.client
+
+    def _ref(self, ref: str | None) -> str:
+        return ref if ref is not None else f"daily#{next(self._refs)}"
+
+    # --- the bot's calls ----------------------------------------------------------------
+
+    def start_dialout(self, settings: Mapping[str, Any], *, ref: str | None = None) -> Session:
+        """Guard, then ``client.start_dialout(session.settings, completion)``; returns the session.
+
+        The completion ``(session_id, error)`` is reported to the tracker when
+        daily-python calls it (binding the session's id, or ending it
+        ``rejected`` with Daily's error text).
+
+        Raises:
+            CallRefused: the tracker refused the call; Daily was not called.
+
+        """
+        client = self._client()
+        ref = self._ref(ref)
+        session = self.feed.call(self.tracker.start_dialout, settings, ref=ref)
+
+        def report(args: tuple[Any, ...]) -> None:
+            session_id = _text(args[0]) if args else None
+            error = _text(args[1]) if len(args) > 1 else None
+            self.feed.post(self.tracker.start_completed, session, session_id, error, ref=ref)
+
+        self._invoke(client.start_dialout, session.settings, report, ref, "start_dialout", start=True)
+        return session
+
+    def stop_dialout(self, session: Session | str, *, ref: str | None = None) -> Session:
+        """Guard, then ``client.stop_dialout(session_id, completion)``; the completion ``(error,)`` is reported.
+
+        Raises:
+            CallRefused: the tracker refused the call; Daily was not called.
+
+        """
+        client = self._client()
+        ref = self._ref(ref)
+        target = self.feed.call(self.tracker.stop_dialout, session, ref=ref)
+        self._invoke(client.stop_dialout, target.session_id, self._reporter("stop_dialout", ref), ref, "stop_dialout")
+        return target
+
+    def send_dtmf(self, settings: Mapping[str, Any], *, ref: str | None = None) -> Session:
+        """Guard, then ``client.send_dtmf(settings, completion)``; the completion ``(error,)`` is reported.
+
+        Raises:
+            CallRefused: the tracker refused the call; Daily was not called.
+
+        """
+        client = self._client()
+        ref = self._ref(ref)
+        target = self.feed.call(self.tracker.send_dtmf, settings, ref=ref)
+        daily_settings = parse_dtmf_settings(settings).to_daily()
+        self._invoke(client.send_dtmf, daily_settings, self._reporter("send_dtmf", ref), ref, "send_dtmf")
+        return target
+
+    def sip_call_transfer(self, settings: Mapping[str, Any], *, ref: str | None = None) -> Session:
+        """Guard, then ``client.sip_call_transfer(settings, completion)``; the completion ``(error,)`` is reported.
+
+        Raises:
+            CallRefused: the tracker refused the call; Daily was not called.
+
+        """
+        client = self._client()
+        ref = self._ref(ref)
+        target = self.feed.call(self.tracker.sip_call_transfer, settings, ref=ref)
+        daily_settings = parse_sip_call_transfer_settings(settings).to_daily()
+        reporter = self._reporter("sip_call_transfer", ref)
+        self._invoke(client.sip_call_transfer, daily_settings, reporter, ref, "sip_call_transfer")
+        return target
+
+    def sip_refer(self, settings: Mapping[str, Any], *, ref: str | None = None) -> Session:
+        """Guard, then ``client.sip_refer(settings, completion)``; the completion ``(error,)`` is reported.
+
+        Raises:
+            CallRefused: the tracker refused the call; Daily was not called.
+
+        """
+        client = self._client()
+        ref = self._ref(ref)
+        target = self.feed.call(self.tracker.sip_refer, settings, ref=ref)
+        daily_settings = parse_sip_refer_settings(settings).to_daily()
+        self._invoke(client.sip_refer, daily_settings, self._reporter("sip_refer", ref), ref, "sip_refer")
+        return target
+
+    def _reporter(self, call: str, ref: str) -> Callable[[tuple[Any, ...]], None]:
+        completed = {
+            "stop_dialout": self.tracker.stop_completed,
+            "send_dtmf": self.tracker.dtmf_completed,
+            "sip_call_transfer": self.tracker.transfer_completed,
+            "sip_refer": self.tracker.refer_completed,
+        }[call]
+
+        def report(args: tuple[Any, ...]) -> None:
+            # daily-python passes (error,); be lenient with (value, error).
+            error = _text(args[-1]) if args else None
+            self.feed.post(completed, None, error, ref=ref)
+
+        return report
+
+    def _invoke(
+        self,
+        method: Callable[..., object],
+        argument: object,
+        report: Callable[[tuple[Any, ...]], None],
+        ref: str,
+        call: str,
+        *,
+        start: bool = False,
+    ) -> None:
+        """Call the SDK; if it raises at once, report that as the call's error completion, then re-raise."""
+        try:
+            method(argument, completion=self._completion(report))
+        except Exception as exc:
+            error = f"{call} raised {type(exc).__name__}: {exc}"
+            report((None, error) if start else (error,))
+            raise

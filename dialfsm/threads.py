@@ -1,0 +1,349 @@
+"""Handing inputs from other threads to one tracker, in one ordered stream.
+
+A :class:`~dialfsm.CallTracker` is plain, single-threaded Python: it must see
+its inputs one at a time.  daily-python calls its event handlers and its
+completion callbacks on its own engine thread (a thread Python did not
+create), and silently swallows whatever they raise
+(``sys.unraisablehook``).  This module offers the two ways to serialise them:
+
+* :class:`LockedTracker` applies every input *on the calling thread*, under
+  one re-entrant lock.  For bots without an event loop, or whose tracker is
+  read from several threads.
+* :class:`LoopHandoff` *posts* every input to an asyncio event loop with
+  ``loop.call_soon_threadsafe`` (the hand-off daily-python's maintainers
+  recommend), so the tracker lives on the loop and the bot's coroutines read
+  it without locks.  Inputs posted from the loop's own thread are applied at
+  once.
+
+Both are *feeds*: ``post(fn, *args)`` runs ``fn`` in the tracker's ordered
+stream and never raises (errors are kept in ``errors``), and
+``call(fn, *args)`` runs it and returns its result or raises its exception
+(the bot's guarded calls, which raise :class:`~dialfsm.CallRefused`).
+Inputs posted from one thread are applied in the order that thread posted
+them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+from collections.abc import Callable, Mapping
+from types import TracebackType
+from typing import Any, Protocol, TypeVar
+
+from dialfsm._inputs import CallCompleted, DailyEvent
+from dialfsm._policy import Effect
+from dialfsm._settings import DialoutSettings, DtmfSettings, SipCallTransferSettings, SipReferSettings
+from dialfsm._tracker import CallTracker, JournalEntry, Session
+
+__all__ = ["Feed", "LockedTracker", "LoopHandoff"]
+
+_R = TypeVar("_R")
+
+#: At most this many errors are kept in a feed's ``errors`` (the oldest are kept).
+MAX_ERRORS = 1000
+
+
+class Feed(Protocol):
+    """Where an adapter sends inputs: one ordered stream into one tracker."""
+
+    @property
+    def tracker(self) -> CallTracker:
+        """The tracker fed."""
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """Exceptions caught while posting (never raised into the SDK)."""
+
+    def post(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
+        """Run ``fn(*args, **kwargs)`` in the ordered stream, now or soon; never raises."""
+
+    def call(self, fn: Callable[..., _R], /, *args: Any, **kwargs: Any) -> _R:
+        """Run ``fn(*args, **kwargs)`` in the ordered stream and return its result (or raise)."""
+
+
+def _keep(errors: list[BaseException], exc: BaseException) -> None:
+    if len(errors) < MAX_ERRORS:
+        errors.append(exc)
+
+
+class LockedTracker:
+    """A :class:`~dialfsm.CallTracker` whose every input runs under one lock.
+
+    It has the tracker's input methods (``handle``, ``receive``, the five
+    calls, ``complete`` and the ``*_completed`` helpers) with the same
+    signatures and results; each holds the lock while the tracker applies it,
+    so inputs from any number of threads form one stream, each thread's in the
+    order it made them.  Read the tracker through :attr:`tracker`; hold the
+    lock (``with locked:``) to read several things consistently.
+
+    Args:
+        tracker: The tracker to guard (a fresh ``CallTracker()`` by default).
+        lock: The lock to use (a new ``threading.RLock`` by default).  It must
+            be re-entrant if listeners feed the tracker again.
+
+    Example:
+        >>> from dialfsm.threads import LockedTracker
+        >>> locked = LockedTracker()
+        >>> entry = locked.handle("on_dialin_connected", {"sessionId": "a1"})
+        >>> locked.tracker["a1"].state.value
+        'connected'
+
+    """
+
+    def __init__(self, tracker: CallTracker | None = None, *, lock: Any = None) -> None:
+        self._tracker = CallTracker() if tracker is None else tracker
+        self.lock = threading.RLock() if lock is None else lock
+        self._errors: list[BaseException] = []
+
+    @property
+    def tracker(self) -> CallTracker:
+        """The tracker guarded (read it freely; hold the lock for consistent reads)."""
+        return self._tracker
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """Exceptions :meth:`post` caught (the tracker's own input methods never raise)."""
+        return self._errors
+
+    def __enter__(self) -> CallTracker:
+        self.lock.__enter__()
+        return self._tracker
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.lock.__exit__(exc_type, exc, tb)
+
+    def post(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
+        """Run ``fn(*args, **kwargs)`` under the lock now; exceptions go to :attr:`errors`."""
+        try:
+            with self.lock:
+                fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001  (called from SDK threads: never raise there)
+            _keep(self._errors, exc)
+
+    def call(self, fn: Callable[..., _R], /, *args: Any, **kwargs: Any) -> _R:
+        """Run ``fn(*args, **kwargs)`` under the lock and return its result (exceptions propagate)."""
+        with self.lock:
+            return fn(*args, **kwargs)
+
+    # --- the tracker's input methods, under the lock ---------------------------------
+
+    def handle(self, name: object, data: object = None, *, t: float | None = None) -> JournalEntry:
+        """:meth:`CallTracker.handle <dialfsm.CallTracker.handle>` under the lock.  Never raises."""
+        with self.lock:
+            return self._tracker.handle(name, data, t=t)
+
+    def receive(self, event: DailyEvent, *, t: float | None = None) -> JournalEntry:
+        """:meth:`CallTracker.receive <dialfsm.CallTracker.receive>` under the lock.  Never raises."""
+        with self.lock:
+            return self._tracker.receive(event, t=t)
+
+    def complete(
+        self, completion: CallCompleted, *, session: Session | None = None, t: float | None = None
+    ) -> JournalEntry:
+        """:meth:`CallTracker.complete <dialfsm.CallTracker.complete>` under the lock.  Never raises."""
+        with self.lock:
+            return self._tracker.complete(completion, session=session, t=t)
+
+    def start_dialout(
+        self,
+        settings: Mapping[str, Any] | DialoutSettings,
+        *,
+        ref: str | None = None,
+        t: float | None = None,
+        retry_of: Session | str | None = None,
+    ) -> Session:
+        """:meth:`CallTracker.start_dialout <dialfsm.CallTracker.start_dialout>` under the lock."""
+        with self.lock:
+            return self._tracker.start_dialout(settings, ref=ref, t=t, retry_of=retry_of)
+
+    def stop_dialout(self, session: Session | str, *, ref: str | None = None, t: float | None = None) -> Session:
+        """:meth:`CallTracker.stop_dialout <dialfsm.CallTracker.stop_dialout>` under the lock."""
+        with self.lock:
+            return self._tracker.stop_dialout(session, ref=ref, t=t)
+
+    def send_dtmf(
+        self, settings: Mapping[str, Any] | DtmfSettings, *, ref: str | None = None, t: float | None = None
+    ) -> Session:
+        """:meth:`CallTracker.send_dtmf <dialfsm.CallTracker.send_dtmf>` under the lock."""
+        with self.lock:
+            return self._tracker.send_dtmf(settings, ref=ref, t=t)
+
+    def sip_call_transfer(
+        self, settings: Mapping[str, Any] | SipCallTransferSettings, *, ref: str | None = None, t: float | None = None
+    ) -> Session:
+        """:meth:`CallTracker.sip_call_transfer <dialfsm.CallTracker.sip_call_transfer>` under the lock."""
+        with self.lock:
+            return self._tracker.sip_call_transfer(settings, ref=ref, t=t)
+
+    def sip_refer(
+        self, settings: Mapping[str, Any] | SipReferSettings, *, ref: str | None = None, t: float | None = None
+    ) -> Session:
+        """:meth:`CallTracker.sip_refer <dialfsm.CallTracker.sip_refer>` under the lock."""
+        with self.lock:
+            return self._tracker.sip_refer(settings, ref=ref, t=t)
+
+    def start_completed(
+        self,
+        session: Session | None = None,
+        session_id: str | None = None,
+        error: str | None = None,
+        *,
+        ref: str | None = None,
+        t: float | None = None,
+    ) -> JournalEntry:
+        """:meth:`CallTracker.start_completed <dialfsm.CallTracker.start_completed>` under the lock."""
+        with self.lock:
+            return self._tracker.start_completed(session, session_id, error, ref=ref, t=t)
+
+    def stop_completed(
+        self,
+        session: Session | None = None,
+        error: str | None = None,
+        *,
+        ref: str | None = None,
+        t: float | None = None,
+    ) -> JournalEntry:
+        """:meth:`CallTracker.stop_completed <dialfsm.CallTracker.stop_completed>` under the lock."""
+        with self.lock:
+            return self._tracker.stop_completed(session, error, ref=ref, t=t)
+
+    def dtmf_completed(
+        self,
+        session: Session | None = None,
+        error: str | None = None,
+        *,
+        ref: str | None = None,
+        t: float | None = None,
+    ) -> JournalEntry:
+        """:meth:`CallTracker.dtmf_completed <dialfsm.CallTracker.dtmf_completed>` under the lock."""
+        with self.lock:
+            return self._tracker.dtmf_completed(session, error, ref=ref, t=t)
+
+    def transfer_completed(
+        self,
+        session: Session | None = None,
+        error: str | None = None,
+        *,
+        ref: str | None = None,
+        t: float | None = None,
+    ) -> JournalEntry:
+        """:meth:`CallTracker.transfer_completed <dialfsm.CallTracker.transfer_completed>` under the lock."""
+        with self.lock:
+            return self._tracker.transfer_completed(session, error, ref=ref, t=t)
+
+    def refer_completed(
+        self,
+        session: Session | None = None,
+        error: str | None = None,
+        *,
+        ref: str | None = None,
+        t: float | None = None,
+    ) -> JournalEntry:
+        """:meth:`CallTracker.refer_completed <dialfsm.CallTracker.refer_completed>` under the lock."""
+        with self.lock:
+            return self._tracker.refer_completed(session, error, ref=ref, t=t)
+
+    def advance(self, now: float) -> tuple[JournalEntry, ...]:
+        """:meth:`CallTracker.advance <dialfsm.CallTracker.advance>` under the lock.  Never raises."""
+        with self.lock:
+            return self._tracker.advance(now)
+
+    def take_effects(self) -> list[Effect]:
+        """:meth:`CallTracker.take_effects <dialfsm.CallTracker.take_effects>` under the lock."""
+        with self.lock:
+            return self._tracker.take_effects()
+
+    def snapshot(self) -> dict[str, Any]:
+        """:meth:`CallTracker.snapshot <dialfsm.CallTracker.snapshot>` under the lock."""
+        with self.lock:
+            return self._tracker.snapshot()
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+class LoopHandoff:
+    """Feeds a tracker that lives on an asyncio event loop, from any thread.
+
+    :meth:`post` applies an input at once when called on the loop's thread
+    (pipecat's handlers, the bot's coroutines), and otherwise schedules it with
+    ``loop.call_soon_threadsafe`` (daily-python's engine thread), which
+    preserves each thread's order.  Nothing it does raises into the caller's
+    thread: a closed loop or a failing input lands in :attr:`errors`.
+
+    Args:
+        tracker: The tracker, to be read and fed only on ``loop``.
+        loop: The loop (by default the running loop; constructing it outside
+            a running loop then raises ``RuntimeError``).
+
+    """
+
+    def __init__(self, tracker: CallTracker | None = None, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        self._tracker = CallTracker() if tracker is None else tracker
+        self.loop = asyncio.get_running_loop() if loop is None else loop
+        self._errors: list[BaseException] = []
+
+    @property
+    def tracker(self) -> CallTracker:
+        """The tracker fed (read it on the loop)."""
+        return self._tracker
+
+    @property
+    def errors(self) -> list[BaseException]:
+        """Exceptions caught while posting or applying inputs."""
+        return self._errors
+
+    def on_loop(self) -> bool:
+        """Whether the calling thread is running :attr:`loop` right now."""
+        return _running_loop() is self.loop
+
+    def _run(self, fn: Callable[..., object], args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> None:
+        try:
+            fn(*args, **kwargs)
+        except Exception as exc:  # noqa: BLE001  (inputs arrive from SDK callbacks: never raise there)
+            _keep(self._errors, exc)
+
+    def post(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
+        """Run ``fn(*args, **kwargs)`` on the loop: now if on its thread, else soon, in order.  Never raises."""
+        if self.on_loop():
+            self._run(fn, args, kwargs)
+            return
+        try:
+            self.loop.call_soon_threadsafe(self._run, fn, args, kwargs)
+        except Exception as exc:  # noqa: BLE001  (a closed loop: keep it, do not raise into the SDK)
+            _keep(self._errors, exc)
+
+    def call(self, fn: Callable[..., _R], /, *args: Any, **kwargs: Any) -> _R:
+        """Run ``fn(*args, **kwargs)`` on the loop and return its result or raise its exception.
+
+        On the loop's thread it runs at once; from another thread it blocks
+        until the loop has run it (do not call it from a thread the loop waits for).
+        """
+        if self.on_loop():
+            return fn(*args, **kwargs)
+        future: concurrent.futures.Future[_R] = concurrent.futures.Future()
+
+        def run() -> None:
+            try:
+                future.set_result(fn(*args, **kwargs))
+            except BaseException as exc:  # noqa: BLE001  (handed to the waiting thread)
+                future.set_exception(exc)
+
+        self.loop.call_soon_threadsafe(run)
+        return future.result()
+
+    def handle(self, name: object, data: object = None, *, t: float | None = None) -> None:
+        """Post :meth:`CallTracker.handle <dialfsm.CallTracker.handle>`.  Never raises."""
+        self.post(self._tracker.handle, name, data, t=t)
+
+    def complete(self, completion: CallCompleted, *, session: Session | None = None, t: float | None = None) -> None:
+        """Post :meth:`CallTracker.complete <dialfsm.CallTracker.complete>`.  Never raises."""
+        self.post(self._tracker.complete, completion, session=session, t=t)

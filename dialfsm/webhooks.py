@@ -1,0 +1,161 @@
+"""Daily's webhooks: track calls on a server from webhook deliveries, with the same tracker.
+
+A Daily webhook is a JSON envelope::
+
+    {"version": "1.0.0", "type": "dialout.answered", "id": "...",
+     "payload": {"session_id": "...", "room": "...", ...}, "event_ts": 1708972279.96}
+
+:func:`handle_webhook` parses one delivery (bytes, text or an already
+decoded object) and feeds it to a :class:`~dialfsm.CallTracker`:
+
+* ``dialout.*``, ``dialin.*``, ``dtmf.*`` and ``participant.joined`` /
+  ``participant.left`` go to :meth:`CallTracker.handle <dialfsm.CallTracker.handle>`,
+  which reads the snake_case payload (an unknown ``dialout.*`` type there is an
+  ``UNKNOWN_EVENT`` anomaly: schema drift is worth seeing).
+* A body that is not JSON, not an object, without a string ``type`` or
+  without an object ``payload`` is a ``MALFORMED_INPUT`` anomaly in the journal.
+* Every other type (``calltransfer.triggered``/``initiated``/``answered``/
+  ``completed``, ``recording.*``, ``meeting.*``...) is returned parsed and
+  *not* fed: dialfsm's machines do not model them, so they are neither
+  transitions nor anomalies.  ``WebhookResult.entry`` is then ``None``.
+  (Journaling them needs a public "record this, unchanged" hook in the core,
+  which the tracker does not have yet.)
+
+The envelope's ``event_ts`` is when Daily *sent* the webhook, not when the
+event happened, so it is not used as the input's time; pass ``t`` yourself.
+Verifying Daily's HMAC signature header is the web framework's job, before this.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Final
+
+import attrs
+
+from dialfsm._parse import ParseProblem, canonical_event_name, short_repr
+from dialfsm._table import AnomalyCode
+from dialfsm._tracker import CallTracker, JournalEntry
+
+__all__ = ["TRACKED_FAMILIES", "Webhook", "WebhookError", "WebhookResult", "handle_webhook", "parse_webhook"]
+
+#: Webhook type families fed to the tracker (the part of ``type`` before the first dot).
+TRACKED_FAMILIES: Final = frozenset({"dialout", "dialin", "dtmf", "participant"})
+_MAX_BODY: Final = 1 << 20
+
+
+class WebhookError(ValueError):
+    """A webhook body that is not a Daily webhook envelope."""
+
+
+@attrs.frozen(kw_only=True)
+class Webhook:
+    """One parsed webhook envelope."""
+
+    #: The event type, ``"dialout.answered"``.
+    type: str
+    #: The event's payload (snake_case keys), as delivered.
+    payload: Mapping[str, Any]
+    #: The webhook's id, if given.
+    id: str | None = None
+    #: The envelope's version, if given.
+    version: str | None = None
+    #: When Daily sent the webhook (seconds), if given.
+    event_ts: float | None = None
+
+    @property
+    def family(self) -> str:
+        """The part of :attr:`type` before the first dot (``"dialout"``)."""
+        return self.type.split(".", 1)[0]
+
+
+@attrs.frozen(kw_only=True)
+class WebhookResult:
+    """What :func:`handle_webhook` did with one delivery."""
+
+    #: The parsed envelope (``None`` when malformed).
+    webhook: Webhook | None
+    #: The tracker's journal entry, or ``None`` for a type dialfsm does not track.
+    entry: JournalEntry | None
+
+    @property
+    def tracked(self) -> bool:
+        """Whether the delivery reached the tracker (as an event or as an anomaly)."""
+        return self.entry is not None
+
+
+def parse_webhook(body: bytes | str | Mapping[str, Any]) -> Webhook:
+    """Parse one webhook delivery: the raw body (bytes or text) or the decoded JSON object.
+
+    Raises:
+        WebhookError: not JSON, not an object, no string ``type``, or no object ``payload``.
+
+    """
+    data: object = body
+    if isinstance(body, (bytes, bytearray)):
+        if len(body) > _MAX_BODY:
+            raise WebhookError(f"webhook body is {len(body)} bytes (max {_MAX_BODY})")
+        try:
+            data = bytes(body).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise WebhookError(f"webhook body is not UTF-8: {exc.reason}") from None
+    if isinstance(data, str):
+        if len(data) > _MAX_BODY:
+            raise WebhookError(f"webhook body is {len(data)} chars (max {_MAX_BODY})")
+        try:
+            data = json.loads(data)
+        except (ValueError, RecursionError) as exc:
+            raise WebhookError(f"webhook body is not JSON: {short_repr(str(exc), 80)}") from None
+    if not isinstance(data, Mapping):
+        raise WebhookError(f"webhook body must be a JSON object, got {short_repr(data)}")
+    kind = data.get("type")
+    if not isinstance(kind, str) or not kind or len(kind) > 64:
+        raise WebhookError(f"webhook 'type' must be a short non-empty string, got {short_repr(kind)}")
+    payload = data.get("payload")
+    if not isinstance(payload, Mapping):
+        raise WebhookError(f"webhook {kind!r}: 'payload' must be an object, got {short_repr(payload)}")
+    webhook_id, version, event_ts = data.get("id"), data.get("version"), data.get("event_ts")
+    if isinstance(event_ts, bool) or not isinstance(event_ts, (int, float)):
+        event_ts = None
+    return Webhook(
+        type=kind,
+        payload=payload,
+        id=webhook_id if isinstance(webhook_id, str) else None,
+        version=version if isinstance(version, str) else None,
+        event_ts=None if event_ts is None else float(event_ts),
+    )
+
+
+def _tracked(kind: str) -> bool:
+    try:
+        canonical_event_name(kind)
+    except ParseProblem:
+        return kind.split(".", 1)[0] in TRACKED_FAMILIES
+    return True
+
+
+def handle_webhook(
+    tracker: CallTracker, body: bytes | str | Mapping[str, Any], *, t: float | None = None
+) -> WebhookResult:
+    """Parse one webhook delivery and feed it to ``tracker``.  Never raises.
+
+    Args:
+        tracker: The tracker of the room the webhook is about (one per room).
+        body: The raw request body, or the decoded JSON object.
+        t: When it happened, for the journal.
+
+    Returns:
+        The parsed webhook and the journal entry (``None`` for a type not tracked).
+
+    """
+    try:
+        webhook = parse_webhook(body)
+    except WebhookError as exc:
+        entry = tracker.record_anomaly(
+            AnomalyCode.MALFORMED_INPUT, str(exc), name="webhook", source=short_repr(body, 200), t=t
+        )
+        return WebhookResult(webhook=None, entry=entry)
+    if not _tracked(webhook.type):
+        return WebhookResult(webhook=webhook, entry=None)
+    return WebhookResult(webhook=webhook, entry=tracker.handle(webhook.type, dict(webhook.payload), t=t))

@@ -1,0 +1,236 @@
+"""The pipecat adapter, on a real ``DailyTransport`` (never joined; only the network is absent).
+
+Events enter where daily-python's engine would call them: the transport's own
+``DailyTransportClient.on_*`` methods, called from another thread.  From there
+pipecat's real machinery runs: its event queue, its consumer task (released
+by ``_joined_event``, which a successful ``join()`` would set), and
+``_call_event_handler``, which starts one task per registered handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pipecat.clocks.system_clock import SystemClock
+from pipecat.processors.frame_processor import FrameProcessorSetup
+from pipecat.transports.daily.transport import DailyTransport
+from pipecat.utils.asyncio.task_manager import TaskManager
+
+from dialfsm import CallRefused, CallTracker, DialinState, DialoutState, Outcome
+from dialfsm.aio import AsyncTracker
+from dialfsm.daily import TELEPHONY_CALLBACKS
+from dialfsm.pipecat import TRANSPORT_EVENTS, track_transport
+from tests.sdk import init_daily
+
+SID = "5c7f0d2e-0000-4000-8000-000000000001"
+DIALIN = "5c7f0d2e-0000-4000-8000-0000000000d1"
+PHONE = {"phoneNumber": "+15551234567"}
+
+
+async def _transport() -> DailyTransport:
+    init_daily()
+    transport = DailyTransport("https://dialfsm-test.daily.co/room", None, "bot")
+    task_manager = TaskManager(loop=asyncio.get_running_loop())
+    await transport._client.setup(
+        FrameProcessorSetup(clock=SystemClock(), task_manager=task_manager, pipeline_worker=None)
+    )
+    transport._client._joined_event.set()  # what a successful join() does
+    return transport
+
+
+async def _engine(*calls: tuple[Any, ...]) -> None:
+    """Call the transport client's daily-python callbacks from a non-loop thread, as the engine does."""
+
+    def run() -> None:
+        for method, *args in calls:
+            method(*args)
+
+    thread = threading.Thread(target=run, name="daily-engine")
+    thread.start()
+    await asyncio.to_thread(thread.join)
+
+
+async def _settle(transport: DailyTransport) -> None:
+    """Wait until pipecat's queue is drained and every handler task it started has finished."""
+    await transport._client._event_queue.join()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    tasks = [task for _, task in transport._event_tasks]
+    if tasks:
+        await asyncio.wait(tasks)
+
+
+@pytest.fixture
+def run() -> Iterator[Any]:
+    loop = asyncio.new_event_loop()
+    yield loop.run_until_complete
+    loop.close()
+
+
+def test_every_telephony_event_pipecat_registers_is_tracked(run: Any) -> None:
+    async def main() -> None:
+        transport = await _transport()
+        registered = set(transport._event_handlers)
+        telephony = {name for name in registered if name.startswith(("on_dialin", "on_dialout", "on_dtmf"))}
+        assert telephony == set(TELEPHONY_CALLBACKS)  # the same eleven as daily-python's
+        assert set(TRANSPORT_EVENTS) <= registered
+        calls = track_transport(transport)
+        for event in TRANSPORT_EVENTS:
+            assert transport._event_handlers[event].handlers[0].__name__ == f"dialfsm_{event}"
+        calls.detach()
+        assert all(not transport._event_handlers[event].handlers for event in TRANSPORT_EVENTS)
+        await transport._client.cleanup()
+
+    run(main())
+
+
+def test_events_through_pipecats_machinery_and_handler_interleaving(run: Any) -> None:
+    async def main() -> None:
+        transport = await _transport()
+        seen: list[tuple[str, str]] = []
+
+        # The bot's handlers, registered *before* wiring, async, each yielding to the loop.
+        async def on_connected(transport: object, data: dict[str, Any]) -> None:
+            seen.append(("connected", calls.tracker[data["sessionId"]].state.value))
+            await asyncio.sleep(0)
+
+        async def on_joined(transport: object, participant: dict[str, Any]) -> None:
+            seen.append(("joined", calls.tracker[participant["id"]].state.value))
+
+        transport.add_event_handler("on_dialin_connected", on_connected)
+        transport.add_event_handler("on_participant_joined", on_joined)
+
+        tracker = CallTracker()
+        calls = track_transport(transport, tracker)
+        client = transport._client
+        await _engine(
+            (client.on_dialin_ready, "sip:room@sip.daily.co"),
+            (client.on_dialin_ready, "sip:room@sip.daily.co"),  # once per endpoint: a duplicate
+            (client.on_dialin_connected, {"sessionId": DIALIN, "sipFrom": "+15550000001"}),
+            (client.on_participant_joined, {"id": DIALIN, "info": {"userName": "+1555"}}),
+            (client.on_dtmf_event, {"sessionId": DIALIN, "tone": "5", "method": "telephone-event"}),
+            (client.on_dialin_warning, {"sessionId": DIALIN, "message": "codec"}),
+            (client.on_participant_left, {"id": DIALIN}, "hungUp"),
+            (client.on_dialin_stopped, {"sessionId": DIALIN}),
+            (client.on_dialin_error, {"sessionId": DIALIN, "message": "late"}),
+            (client.on_call_state_updated, "left"),
+        )
+        await _settle(transport)
+        session = tracker[DIALIN]
+        assert session.states == (DialinState.IDLE, DialinState.CONNECTED, DialinState.JOINED, DialinState.STOPPED)
+        assert session.dtmf == ("5",)
+        assert session.warnings == ("codec",)
+        assert [e.code for e in tracker.anomalies] == ["DUPLICATE_EVENT", "LATE_EVENT"]
+        assert tracker.inputs_read == 10
+        # Each bot handler saw the state its event produced, though it was registered first.
+        assert seen == [("connected", "connected"), ("joined", "joined")]
+        assert not calls.errors
+        await transport._client.cleanup()
+
+    run(main())
+
+
+def test_dialout_events_and_the_leave_events(run: Any) -> None:
+    async def main() -> None:
+        transport = await _transport()
+        calls = track_transport(transport, CallTracker())
+        session = calls.tracker.start_dialout(PHONE)  # the start itself is tested below
+        calls.tracker.start_completed(session, session_id=SID)
+        client = transport._client
+        await _engine(
+            (client.on_dialout_connected, {"sessionId": SID}),
+            (client.on_dialout_warning, {"sessionId": SID, "message": "codec"}),
+            (client.on_dialout_answered, {"sessionId": SID}),
+        )
+        await _settle(transport)
+        assert session.state is DialoutState.ANSWERED
+        await transport._on_left()  # what pipecat calls at the end of leave()
+        await _engine((client.on_call_state_updated, "left"))  # and the engine's own report: journaled only
+        await _settle(transport)
+        assert (session.state, session.outcome) == (DialoutState.STOPPED, Outcome.ABANDONED)
+        assert [e.disposition.value for e in calls.tracker.journal[-2:]] == ["transition", "journaled"]
+        await _engine((client.on_dialout_error, {"message": "Dialout(Properties(UnknownCallClientError))"}))
+        await _settle(transport)
+        assert calls.tracker.anomalies[-1].code == "UNKNOWN_SESSION"
+        await transport._client.cleanup()
+
+    run(main())
+
+
+def test_start_dialout_reports_the_error_pipecat_only_logs(run: Any) -> None:
+    """The real transport, not joined: daily-python's engine rejects the start; pipecat fires no on_dialout_error."""
+
+    async def main() -> None:
+        transport = await _transport()
+        errors: list[object] = []
+        transport.add_event_handler("on_dialout_error", lambda t, data: errors.append(data))
+        calls = track_transport(transport, CallTracker())
+        session = await calls.start_dialout(PHONE)
+        assert (session.state, session.outcome) == (DialoutState.ERROR, Outcome.REJECTED)
+        assert session.error == "Dialout(CallState(NotInACall))"
+        await _settle(transport)
+        assert errors == []  # pipecat did not report it as an event: only dialfsm saw it
+        with pytest.raises(CallRefused):
+            await calls.send_dtmf({"sessionId": SID, "tones": "1"})
+        await transport._client.cleanup()
+
+    run(main())
+
+
+def test_the_other_calls_go_through_the_real_transport(run: Any) -> None:
+    async def main() -> None:
+        transport = await _transport()
+        calls = track_transport(transport, CallTracker())
+        session = calls.tracker.start_dialout(PHONE)
+        calls.tracker.start_completed(session, session_id=SID)
+        await _engine((transport._client.on_dialout_answered, {"sessionId": SID}))
+        await _settle(transport)
+        waiter = asyncio.ensure_future(AsyncTracker(calls.tracker).wait_for(session, state=DialoutState.STOPPING))
+        await calls.send_dtmf({"sessionId": SID, "tones": "1"})
+        await calls.sip_call_transfer({"sessionId": SID, "toEndPoint": "+15550000000"})
+        await calls.sip_refer({"sessionId": SID, "toEndPoint": "sip:agent@example.com"})
+        await calls.stop_dialout(session)
+        await asyncio.wait_for(waiter, 1)
+        errors = {e.name: e.message for e in calls.tracker.journal if e.name.endswith(".error")}
+        assert errors == {
+            "send_dtmf.error": "Dialout(CallState(NotInACall))",
+            "sip_call_transfer.error": "Sip(CallState(NotInACall))",
+            "sip_refer.error": "Sip(CallState(NotInACall))",
+            "stop_dialout.error": "Dialout(CallState(NotInACall))",
+        }
+        assert not calls.tracker.anomalies
+        await transport._client.cleanup()
+
+    run(main())
+
+
+def test_a_transport_method_that_raises_ends_the_call_it_started(run: Any) -> None:
+    class Broken:
+        def add_event_handler(self, event: str, handler: object) -> None:
+            pass
+
+        async def start_dialout(self, settings: object) -> tuple[str, str | None]:
+            raise RuntimeError("missing task manager (pipeline not started?)")
+
+        async def send_dtmf(self, settings: object) -> str | None:
+            raise RuntimeError("boom")
+
+    async def main() -> None:
+        calls = track_transport(Broken(), CallTracker())
+        with pytest.raises(RuntimeError):
+            await calls.start_dialout(PHONE)
+        (session,) = calls.tracker.sessions
+        assert session.outcome is Outcome.REJECTED
+        assert session.error == "start_dialout raised RuntimeError: missing task manager (pipeline not started?)"
+        other = calls.tracker.start_dialout(PHONE)
+        calls.tracker.start_completed(other, session_id=SID)
+        calls.tracker.handle("dialout-answered", {"sessionId": SID})
+        with pytest.raises(RuntimeError):
+            await calls.send_dtmf({"sessionId": SID, "tones": "1"})
+        assert other.error == "send_dtmf raised RuntimeError: boom"
+
+    run(main())

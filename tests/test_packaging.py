@@ -37,7 +37,8 @@ def test_the_core_is_sans_io(module: str) -> None:
 
 def test_importing_dialfsm_loads_no_extra() -> None:
     """``import dialfsm`` loads neither the SDKs, nor Hypothesis, nor asyncio."""
-    code = "import sys, dialfsm; print(sorted(m for m in ('asyncio', 'daily', 'pipecat', 'hypothesis') if m in sys.modules))"
+    extras = ("asyncio", "daily", "pipecat", "hypothesis")
+    code = f"import sys, dialfsm; print(sorted(m for m in {extras!r} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

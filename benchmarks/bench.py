@@ -359,7 +359,16 @@ def main(argv: list[str] | None = None) -> int:
             "Every ratio is between figures measured in the same process run.\n\n"
         )
         (ROOT / "RESULTS.md").write_text(header + "\n".join(table) + "\n", encoding="utf-8")
-        print(f"wrote {ROOT / 'RESULTS.md'}")
+        readme = ROOT.parent / "README.md"
+        text = readme.read_text(encoding="utf-8")
+        start, end = "<!-- results:start -->", "<!-- results:end -->"
+        if start in text and end in text:
+            block = (
+                f"{start}\n" + "\n".join(table) + f"\n\n(`benchmarks/RESULTS.md`, {time.strftime('%Y-%m-%d')})\n{end}"
+            )
+            text = text[: text.index(start)] + block + text[text.index(end) + len(end) :]
+            readme.write_text(text, encoding="utf-8")
+        print(f"wrote {ROOT / 'RESULTS.md'} and the README's results block")
     return 0
 
 

@@ -642,19 +642,19 @@ class CallTracker:
             self._bind(session, event.session_id)
         elif session.kind is not _DIALIN:
             return self._unknown(event, f"dialin-connected names dial-out session {event.session_id!r}", t)
-        return self._apply_one(session, event.input, event, t)
+        return self._step(session, event.input, event, self._seq, t, True)
 
     def _dialin_event(self, event: DialinStopped | DialinError | DialinWarning, t: float | None) -> JournalEntry:
         session = self._by_id.get(event.session_id)
         if session is None or session.kind is not _DIALIN:
             return self._unknown(event, f"{event.input.value} for unknown dial-in {event.session_id!r}", t)
-        return self._apply_one(session, event.input, event, t)
+        return self._step(session, event.input, event, self._seq, t, True)
 
     def _participant_event(self, event: ParticipantJoined | ParticipantLeft, t: float | None) -> JournalEntry:
         session = self._by_id.get(event.participant_id)
         if session is None:
             return self._record(_VALUE[event.input], event, _JOURNALED, t=t)
-        return self._apply_one(session, event.input, event, t)
+        return self._step(session, event.input, event, self._seq, t, True)
 
     def _left_meeting(self, event: LeftMeeting, t: float | None) -> JournalEntry:
         live = list(self._live.values())
@@ -691,7 +691,7 @@ class CallTracker:
                 self._bind(session, sid)
         elif session.kind is not _DIALOUT:
             return self._unknown(event, f"{event.input.value} names dial-in session {sid!r}", t)
-        return self._apply_one(session, event.input, event, t)
+        return self._step(session, event.input, event, self._seq, t, True)
 
     def _dtmf_event(self, event: DtmfReceived, t: float | None) -> JournalEntry:
         if event.session_id is not None:
@@ -702,7 +702,7 @@ class CallTracker:
             (session,) = self._live.values()
         else:
             return self._unknown(event, f"dtmf-event without sessionId and {len(self._live)} live sessions", t)
-        return self._apply_one(session, event.input, event, t)
+        return self._step(session, event.input, event, self._seq, t, True)
 
     def _unknown(self, event: object, message: str, t: float | None) -> JournalEntry:
         name = event.input.value if hasattr(event, "input") and event.input is not None else type(event).__name__

@@ -1393,6 +1393,14 @@ class CallTracker:
             )
         )
 
+    def note(self, name: str, source: object = None, *, t: float | None = None) -> JournalEntry:
+        """Journal something the machines do not model (a ``calltransfer.*`` webhook, an app marker).
+
+        Disposition ``JOURNALED``; no session changes.  Never raises.
+        """
+        label = name if isinstance(name, str) and len(name) <= 64 else short_repr(name)
+        return self._record(label, source, _JOURNALED, t=t)
+
     def record_anomaly(
         self, code: AnomalyCode, message: str, *, name: str = "input", source: object = None, t: float | None = None
     ) -> JournalEntry:

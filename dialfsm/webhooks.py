@@ -15,11 +15,10 @@ decoded object) and feeds it to a :class:`~dialfsm.CallTracker`:
 * A body that is not JSON, not an object, without a string ``type`` or
   without an object ``payload`` is a ``MALFORMED_INPUT`` anomaly in the journal.
 * Every other type (``calltransfer.triggered``/``initiated``/``answered``/
-  ``completed``, ``recording.*``, ``meeting.*``...) is returned parsed and
-  *not* fed: dialfsm's machines do not model them, so they are neither
-  transitions nor anomalies.  ``WebhookResult.entry`` is then ``None``.
-  (Journaling them needs a public "record this, unchanged" hook in the core,
-  which the tracker does not have yet.)
+  ``completed``, ``recording.*``, ``meeting.*``...) is journaled with
+  :meth:`CallTracker.note <dialfsm.CallTracker.note>` (disposition
+  ``JOURNALED``) and changes nothing: dialfsm's machines do not model them, so
+  they are neither transitions nor anomalies.
 
 The envelope's ``event_ts`` is when Daily *sent* the webhook, not when the
 event happened, so it is not used as the input's time; pass ``t`` yourself.
@@ -76,13 +75,13 @@ class WebhookResult:
 
     #: The parsed envelope (``None`` when malformed).
     webhook: Webhook | None
-    #: The tracker's journal entry, or ``None`` for a type dialfsm does not track.
-    entry: JournalEntry | None
+    #: The tracker's journal entry (every delivery gets one).
+    entry: JournalEntry
 
     @property
     def tracked(self) -> bool:
-        """Whether the delivery reached the tracker (as an event or as an anomaly)."""
-        return self.entry is not None
+        """Whether the delivery was fed to the machines (as an event or an anomaly), not only journaled."""
+        return self.webhook is None or _tracked(self.webhook.type)
 
 
 def parse_webhook(body: bytes | str | Mapping[str, Any]) -> Webhook:
@@ -146,7 +145,7 @@ def handle_webhook(
         t: When it happened, for the journal.
 
     Returns:
-        The parsed webhook and the journal entry (``None`` for a type not tracked).
+        The parsed webhook and its journal entry.
 
     """
     try:
@@ -157,5 +156,5 @@ def handle_webhook(
         )
         return WebhookResult(webhook=None, entry=entry)
     if not _tracked(webhook.type):
-        return WebhookResult(webhook=webhook, entry=None)
+        return WebhookResult(webhook=webhook, entry=tracker.note(webhook.type, webhook, t=t))
     return WebhookResult(webhook=webhook, entry=tracker.handle(webhook.type, dict(webhook.payload), t=t))

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from dialfsm import CallTracker, DialinState, DialoutState, Outcome
+from dialfsm import CallTracker, DialinState, DialoutState, Disposition, Outcome
 from dialfsm.webhooks import Webhook, WebhookError, handle_webhook, parse_webhook
 
 SID = "5c7f0d2e-0000-4000-8000-000000000001"
@@ -46,14 +46,19 @@ def test_a_dialin_from_webhooks_and_errors_with_error_msg() -> None:
 @pytest.mark.parametrize(
     "kind", ["calltransfer.triggered", "calltransfer.initiated", "calltransfer.answered", "recording.started"]
 )
-def test_types_dialfsm_does_not_model_are_returned_not_fed(kind: str) -> None:
+def test_types_dialfsm_does_not_model_are_journaled_not_fed(kind: str) -> None:
+    """calltransfer.* and other families are journaled (JOURNALED), change nothing, and are no anomaly."""
     tracker = CallTracker()
     result = handle_webhook(tracker, envelope(kind, session_id=SID, to_endpoint="+1555", is_sip_refer=False))
     assert result.webhook is not None
     assert result.webhook.type == kind
-    assert result.entry is None
+    assert result.entry is not None
+    assert result.entry.disposition is Disposition.JOURNALED
+    assert result.entry.name == kind
     assert not result.tracked
-    assert tracker.inputs_read == 0
+    assert tracker.inputs_read == 1
+    assert list(tracker) == []
+    assert tracker.anomalies == ()
 
 
 def test_an_unknown_telephony_type_is_an_unknown_event_anomaly() -> None:

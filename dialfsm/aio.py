@@ -32,9 +32,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from dialfsm._policy import Effect
 from dialfsm._table import DialinState, DialoutState, Disposition, Outcome
 from dialfsm._tracker import CallTracker, JournalEntry, Session
 from dialfsm.exceptions import SessionEnded
@@ -239,6 +241,52 @@ class AsyncTracker:
 
         """
         return TransitionStream(self.tracker, self._get_loop(), session, every)
+
+    async def run_timers(
+        self,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        on_effect: Callable[[Effect], object] | None = None,
+    ) -> None:
+        """Fire the tracker's timers when they are due, and hand its effects to ``on_effect``; until cancelled.
+
+        Run it as a task on the loop that feeds the tracker (the adapters with
+        ``loop=``, or pipecat's): it sleeps until :attr:`CallTracker.next_deadline`
+        (woken early by every new journal entry, which may arm a timer or queue
+        an effect), then calls ``tracker.advance(clock())``.  ``clock`` must be
+        the clock the inputs' ``t`` come from: the adapters' default,
+        ``time.monotonic``.  ``on_effect`` (a function or a coroutine function)
+        receives each :class:`~dialfsm.StopCall` / :class:`~dialfsm.RetryDialout`;
+        without it the effects stay queued for ``tracker.take_effects()``.
+        Exceptions ``on_effect`` raises are kept in :attr:`callback_errors`.
+        """
+        loop = self._get_loop()
+        wake = asyncio.Event()
+
+        def listen(entry: JournalEntry) -> None:
+            _on(loop, wake.set)
+
+        self.tracker.add_entry_listener(listen)
+        try:
+            while True:
+                wake.clear()
+                if on_effect is not None:
+                    for effect in self.tracker.take_effects():
+                        try:
+                            result = on_effect(effect)
+                            if inspect.isawaitable(result):
+                                await result
+                        except Exception as exc:  # noqa: BLE001  (a bot's effect handler must not stop the timers)
+                            self.callback_errors.append(exc)
+                deadline = self.tracker.next_deadline
+                delay = None if deadline is None else max(0.0, deadline - clock())
+                try:
+                    await asyncio.wait_for(wake.wait(), delay)
+                except TimeoutError:
+                    self.tracker.advance(clock())
+        finally:
+            with contextlib.suppress(ValueError):
+                self.tracker.remove_entry_listener(listen)
 
     def on_enter(
         self,

@@ -36,6 +36,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
@@ -148,6 +149,9 @@ class DailyCalls:
             to its method of the same name, if it has one, after the tracker saw it.
         client: The ``daily.CallClient`` to call (or set :attr:`client` later,
             or use :meth:`create_client`).
+        clock: Where every input's ``t`` comes from (``time.monotonic``, the
+            clock of :meth:`dialfsm.aio.AsyncTracker.run_timers`); ``None`` feeds
+            no times, which leaves the dial-out timers unarmed.
 
     Example (needs a room, so not run here)::
 
@@ -166,6 +170,7 @@ class DailyCalls:
         loop: asyncio.AbstractEventLoop | None = None,
         delegate: object = None,
         client: Any = None,
+        clock: Callable[[], float] | None = time.monotonic,
     ) -> None:
         feed: Feed
         if isinstance(tracker, (LockedTracker, LoopHandoff)):
@@ -177,6 +182,8 @@ class DailyCalls:
         self.feed: Feed = feed
         self.delegate = delegate
         self.client = client
+        #: The clock every input's ``t`` is read from (``None``: no times, so no timers).
+        self.clock = clock
         self._handler: daily.EventHandler | None = None
         self._refs = itertools.count(1)
         self._errors: list[BaseException] = []
@@ -213,6 +220,9 @@ class DailyCalls:
 
     # --- callbacks from the SDK (engine thread) ------------------------------------------
 
+    def _t(self) -> float | None:
+        return None if self.clock is None else self.clock()
+
     def _keep(self, exc: BaseException) -> None:
         if len(self._errors) < MAX_ERRORS:
             self._errors.append(exc)
@@ -223,11 +233,11 @@ class DailyCalls:
             if name in TRACKED_CALLBACKS:
                 if name == "on_call_state_updated":
                     if args and args[0] == "left":
-                        self.feed.post(self.tracker.handle, "left-meeting", {"state": "left"})
+                        self.feed.post(self.tracker.handle, "left-meeting", {"state": "left"}, t=self._t())
                 elif args:
-                    self.feed.post(self.tracker.handle, name, _copy(args[0]))
+                    self.feed.post(self.tracker.handle, name, _copy(args[0]), t=self._t())
                 else:
-                    self.feed.post(self.tracker.handle, name, None)
+                    self.feed.post(self.tracker.handle, name, None, t=self._t())
         except Exception as exc:  # noqa: BLE001  (never raise into the SDK's engine thread)
             self._keep(exc)
         method = getattr(self.delegate, name, None) if self.delegate is not None else None
@@ -269,12 +279,12 @@ class DailyCalls:
         """
         client = self._client()
         ref = self._ref(ref)
-        session = self.feed.call(self.tracker.start_dialout, settings, ref=ref)
+        session = self.feed.call(self.tracker.start_dialout, settings, ref=ref, t=self._t())
 
         def report(args: tuple[Any, ...]) -> None:
             session_id = _text(args[0]) if args else None
             error = _text(args[1]) if len(args) > 1 else None
-            self.feed.post(self.tracker.start_completed, session, session_id, error, ref=ref)
+            self.feed.post(self.tracker.start_completed, session, session_id, error, ref=ref, t=self._t())
 
         self._invoke(client.start_dialout, session.settings, report, ref, "start_dialout", start=True)
         return session
@@ -288,7 +298,7 @@ class DailyCalls:
         """
         client = self._client()
         ref = self._ref(ref)
-        target = self.feed.call(self.tracker.stop_dialout, session, ref=ref)
+        target = self.feed.call(self.tracker.stop_dialout, session, ref=ref, t=self._t())
         self._invoke(client.stop_dialout, target.session_id, self._reporter("stop_dialout", ref), ref, "stop_dialout")
         return target
 
@@ -301,7 +311,7 @@ class DailyCalls:
         """
         client = self._client()
         ref = self._ref(ref)
-        target = self.feed.call(self.tracker.send_dtmf, settings, ref=ref)
+        target = self.feed.call(self.tracker.send_dtmf, settings, ref=ref, t=self._t())
         daily_settings = parse_dtmf_settings(settings).to_daily()
         self._invoke(client.send_dtmf, daily_settings, self._reporter("send_dtmf", ref), ref, "send_dtmf")
         return target
@@ -315,7 +325,7 @@ class DailyCalls:
         """
         client = self._client()
         ref = self._ref(ref)
-        target = self.feed.call(self.tracker.sip_call_transfer, settings, ref=ref)
+        target = self.feed.call(self.tracker.sip_call_transfer, settings, ref=ref, t=self._t())
         daily_settings = parse_sip_call_transfer_settings(settings).to_daily()
         reporter = self._reporter("sip_call_transfer", ref)
         self._invoke(client.sip_call_transfer, daily_settings, reporter, ref, "sip_call_transfer")
@@ -330,7 +340,7 @@ class DailyCalls:
         """
         client = self._client()
         ref = self._ref(ref)
-        target = self.feed.call(self.tracker.sip_refer, settings, ref=ref)
+        target = self.feed.call(self.tracker.sip_refer, settings, ref=ref, t=self._t())
         daily_settings = parse_sip_refer_settings(settings).to_daily()
         self._invoke(client.sip_refer, daily_settings, self._reporter("sip_refer", ref), ref, "sip_refer")
         return target
@@ -346,7 +356,7 @@ class DailyCalls:
         def report(args: tuple[Any, ...]) -> None:
             # daily-python passes (error,); be lenient with (value, error).
             error = _text(args[-1]) if args else None
-            self.feed.post(completed, None, error, ref=ref)
+            self.feed.post(completed, None, error, ref=ref, t=self._t())
 
         return report
 

@@ -26,6 +26,7 @@ Nothing here raises into pipecat: failures are kept in :attr:`PipecatCalls.error
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
@@ -74,9 +75,13 @@ class PipecatCalls:
 
     """
 
-    def __init__(self, tracker: CallTracker, transport: Any) -> None:
+    def __init__(
+        self, tracker: CallTracker, transport: Any, *, clock: Callable[[], float] | None = time.monotonic
+    ) -> None:
         self.tracker = tracker
         self.transport = transport
+        #: The clock every input's ``t`` is read from (``None``: no times, so no timers).
+        self.clock = clock
         self._handlers: list[tuple[str, Callable[..., None]]] = []
         self._errors: list[BaseException] = []
 
@@ -84,6 +89,9 @@ class PipecatCalls:
     def errors(self) -> list[BaseException]:
         """Exceptions caught in the handlers (never raised into pipecat)."""
         return self._errors
+
+    def _t(self) -> float | None:
+        return None if self.clock is None else self.clock()
 
     def _keep(self, exc: BaseException) -> None:
         if len(self._errors) < MAX_ERRORS:
@@ -94,11 +102,11 @@ class PipecatCalls:
             try:
                 if event == "on_call_state_updated":
                     if args and args[0] == "left":
-                        self.tracker.handle("left-meeting", {"state": "left"})
+                        self.tracker.handle("left-meeting", {"state": "left"}, t=self._t())
                 elif event == "on_left":
-                    self.tracker.handle("left-meeting", None)
+                    self.tracker.handle("left-meeting", None, t=self._t())
                 else:
-                    self.tracker.handle(event, _copy(args[0]) if args else None)
+                    self.tracker.handle(event, _copy(args[0]) if args else None, t=self._t())
             except Exception as exc:  # noqa: BLE001  (the tracker never raises; this guards the rest)
                 self._keep(exc)
 
@@ -137,14 +145,16 @@ class PipecatCalls:
             CallRefused: the tracker refused the call; pipecat was not called.
 
         """
-        session = self.tracker.start_dialout(settings, ref=ref)
+        session = self.tracker.start_dialout(settings, ref=ref, t=self._t())
         try:
             result = await self.transport.start_dialout(session.settings)
         except Exception as exc:
-            self.tracker.start_completed(session, None, f"start_dialout raised {type(exc).__name__}: {exc}")
+            self.tracker.start_completed(
+                session, None, f"start_dialout raised {type(exc).__name__}: {exc}", t=self._t()
+            )
             raise
         session_id, error = result if isinstance(result, tuple) and len(result) == 2 else (None, result)
-        self.tracker.start_completed(session, _text(session_id), _text(error))
+        self.tracker.start_completed(session, _text(session_id), _text(error), t=self._t())
         return session
 
     async def stop_dialout(self, session: Session | str, *, ref: str | None = None) -> Session:
@@ -154,7 +164,7 @@ class PipecatCalls:
             CallRefused: the tracker refused the call; pipecat was not called.
 
         """
-        target = self.tracker.stop_dialout(session, ref=ref)
+        target = self.tracker.stop_dialout(session, ref=ref, t=self._t())
         await self._run(self.transport.stop_dialout, target.session_id, self.tracker.stop_completed, target)
         return target
 
@@ -165,7 +175,7 @@ class PipecatCalls:
             CallRefused: the tracker refused the call; pipecat was not called.
 
         """
-        target = self.tracker.send_dtmf(settings, ref=ref)
+        target = self.tracker.send_dtmf(settings, ref=ref, t=self._t())
         await self._run(
             self.transport.send_dtmf, parse_dtmf_settings(settings).to_daily(), self.tracker.dtmf_completed, target
         )
@@ -178,7 +188,7 @@ class PipecatCalls:
             CallRefused: the tracker refused the call; pipecat was not called.
 
         """
-        target = self.tracker.sip_call_transfer(settings, ref=ref)
+        target = self.tracker.sip_call_transfer(settings, ref=ref, t=self._t())
         daily_settings = parse_sip_call_transfer_settings(settings).to_daily()
         await self._run(self.transport.sip_call_transfer, daily_settings, self.tracker.transfer_completed, target)
         return target
@@ -190,7 +200,7 @@ class PipecatCalls:
             CallRefused: the tracker refused the call; pipecat was not called.
 
         """
-        target = self.tracker.sip_refer(settings, ref=ref)
+        target = self.tracker.sip_refer(settings, ref=ref, t=self._t())
         await self._run(
             self.transport.sip_refer,
             parse_sip_refer_settings(settings).to_daily(),
@@ -205,12 +215,18 @@ class PipecatCalls:
         try:
             error = await method(argument)
         except Exception as exc:
-            completed(session, f"{getattr(method, '__name__', 'call')} raised {type(exc).__name__}: {exc}")
+            completed(session, f"{getattr(method, '__name__', 'call')} raised {type(exc).__name__}: {exc}", t=self._t())
             raise
-        completed(session, _text(error))
+        completed(session, _text(error), t=self._t())
 
 
-def track_transport(transport: Any, tracker: CallTracker | None = None, *, first: bool = True) -> PipecatCalls:
+def track_transport(
+    transport: Any,
+    tracker: CallTracker | None = None,
+    *,
+    first: bool = True,
+    clock: Callable[[], float] | None = time.monotonic,
+) -> PipecatCalls:
     """Wire ``tracker`` (a fresh ``CallTracker()`` by default) to a pipecat ``DailyTransport``.
 
     Args:
@@ -219,11 +235,14 @@ def track_transport(transport: Any, tracker: CallTracker | None = None, *, first
         tracker: The tracker; it must be fed only on the transport's event loop.
         first: Put dialfsm's handler first in each event's handler list, so
             the bot's handlers, registered before or after, see the state after the event.
+        clock: Where every input's ``t`` comes from (``time.monotonic``, the
+            clock of :meth:`dialfsm.aio.AsyncTracker.run_timers`); ``None`` feeds
+            no times, which leaves the dial-out timers unarmed.
 
     Returns:
         The :class:`PipecatCalls` with the guarded call wrappers.
 
     """
-    calls = PipecatCalls(CallTracker() if tracker is None else tracker, transport)
+    calls = PipecatCalls(CallTracker() if tracker is None else tracker, transport, clock=clock)
     calls._attach(first=first)
     return calls

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 
 import pytest
@@ -231,3 +232,28 @@ def test_session_ended_message_names_what_was_awaited() -> None:
     exc = SessionEnded(session, states=frozenset({DialoutState.ANSWERED}))
     assert "answered" in str(exc)
     assert "#0" in str(exc)
+
+
+def test_run_timers_fires_the_ring_timeout_and_hands_over_the_effect() -> None:
+    """With run_timers on the loop, a call that rings too long is stopped without any further input."""
+    from dialfsm import StopCall, Timeouts
+
+    async def main() -> tuple[str, list[object]]:
+        loop = asyncio.get_running_loop()
+        tracker = CallTracker(timeouts=Timeouts(ring=0.05, stop=0.05))
+        calls = AsyncTracker(tracker)
+        effects: list[object] = []
+        runner = asyncio.create_task(calls.run_timers(clock=loop.time, on_effect=effects.append))
+        session = tracker.start_dialout({"phoneNumber": "+15551234567"}, t=loop.time())
+        tracker.handle("dialout-connected", {"sessionId": "s1"}, t=loop.time())
+        await calls.wait_for(session, outcome=Outcome.NOT_ANSWERED, timeout=2)
+        runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner
+        return session.state.value, effects
+
+    state, effects = asyncio.run(main())
+    assert state == "stopped"
+    assert len(effects) == 1
+    assert isinstance(effects[0], StopCall)
+    assert effects[0].reason == "ring_timeout"

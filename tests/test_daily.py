@@ -266,3 +266,15 @@ def test_the_handler_class_is_built_once_and_payloads_are_copied() -> None:
     payload["sessionId"] = "changed"
     assert calls.tracker.journal[0].input.session_id == DIALIN  # type: ignore[attr-defined]
     assert "delegate" in inspect.signature(DailyCalls).parameters
+
+
+def test_inputs_carry_the_adapters_clock_so_timers_arm() -> None:
+    """Every callback is fed with t from the adapter's clock; a dial-out's ring timer is armed from it."""
+    now = [100.0]
+    calls = DailyCalls(client=_ScriptedClient(), clock=lambda: now[0])
+    session = calls.start_dialout(PHONE)
+    on_engine_thread((calls.event_handler.on_dialout_connected, {"sessionId": SID}))
+    assert all(entry.t == 100.0 for entry in calls.tracker.journal)
+    assert session.deadline == 160.0
+    no_clock = DailyCalls(client=_ScriptedClient(), clock=None)
+    assert no_clock.start_dialout(PHONE).deadline is None

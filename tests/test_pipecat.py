@@ -234,3 +234,20 @@ def test_a_transport_method_that_raises_ends_the_call_it_started(run: Any) -> No
         assert other.error == "send_dtmf raised RuntimeError: boom"
 
     run(main())
+
+
+def test_events_carry_the_adapters_clock(run: Any) -> None:
+    """Each pipecat event is fed with t from the adapter's clock, so the dial-out timers arm."""
+
+    async def main() -> None:
+        transport = await _transport()
+        calls = track_transport(transport, CallTracker(), clock=lambda: 500.0)
+        session = calls.tracker.start_dialout(PHONE, t=499.0)
+        calls.tracker.start_completed(session, session_id=SID, t=499.5)
+        await _engine((transport._client.on_dialout_connected, {"sessionId": SID}))
+        await _settle(transport)
+        assert calls.tracker.journal[-1].t == 500.0
+        assert session.deadline == 560.0  # ring timeout armed from the event's time
+        await transport._client.cleanup()
+
+    run(main())

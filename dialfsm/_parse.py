@@ -293,11 +293,15 @@ def _dtmf(event: str, raw: object) -> DailyEvent:
     volume = data.get("volume")
     if volume is not None and (isinstance(volume, bool) or not isinstance(volume, (int, float))):
         raise ParseProblem(AnomalyCode.MALFORMED_INPUT, f"{event}: volume must be a number")
+    try:
+        volume = None if volume is None else float(volume)
+    except OverflowError:
+        raise ParseProblem(AnomalyCode.MALFORMED_INPUT, f"{event}: volume is out of range") from None
     return DtmfReceived(
         session_id=_session(data, event, required=False),
         tone=tone,
         method=_text(data, event, "method", "method", required=False),
-        volume=None if volume is None else float(volume),
+        volume=volume,
     )
 
 

@@ -97,7 +97,10 @@ class RetryPolicy:
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         """Seconds to wait before attempt ``attempt + 1`` (``attempt`` is the one that failed)."""
-        base = min(self.max_delay, self.base_delay * self.multiplier ** (attempt - 1))
+        try:
+            base = min(self.max_delay, self.base_delay * self.multiplier ** min(attempt - 1, 1024))
+        except OverflowError:
+            base = self.max_delay
         if self.jitter:
             base *= 1 + self.jitter * (2 * rng.random() - 1)
         return max(0.0, base)

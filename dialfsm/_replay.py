@@ -131,6 +131,13 @@ def _malformed(tracker: CallTracker, message: str, t: float | None = None) -> Jo
     return tracker.record_anomaly(AnomalyCode.MALFORMED_INPUT, message, name="line", t=t)
 
 
+def _finite(value: float) -> bool:
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an int too large for a float
+        return False
+
+
 def feed_record(tracker: CallTracker, record: object) -> JournalEntry | None:
     """Feed one decoded log record (a JSON value) to ``tracker``.  Never raises.
 
@@ -139,7 +146,7 @@ def feed_record(tracker: CallTracker, record: object) -> JournalEntry | None:
     if not isinstance(record, dict):
         return _malformed(tracker, f"line is not a JSON object: {short_repr(record)}")
     t = record.get("t")
-    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not math.isfinite(t)):
+    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not _finite(t)):
         return _malformed(tracker, f"'t' must be a finite number, got {short_repr(t)}")
     kinds = [k for k in _KINDS if k in record]
     if not kinds and t is not None and len(record) == 1:
@@ -236,7 +243,10 @@ def replay_lines(
             except (ValueError, RecursionError) as exc:
                 _malformed(tracker, f"line is not JSON: {short_repr(str(exc), 80)}")
                 continue
-            feed_record(tracker, record)
+            try:
+                feed_record(tracker, record)
+            except Exception as exc:  # noqa: BLE001  (a line no check foresaw must not stop the replay)
+                _malformed(tracker, f"line could not be fed: {type(exc).__name__}: {short_repr(str(exc), 80)}")
     finally:
         tracker._line = None
         tracker.remove_entry_listener(collect)

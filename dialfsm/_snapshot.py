@@ -79,14 +79,16 @@ def snapshot(tracker: CallTracker) -> dict[str, Any]:
         "created": tracker._created,
         "now": tracker._now,
         "timer_seq": tracker._timer_seq,
-        "sessions": [_session_row(s) for s in tracker],
+        "sessions": [_session_row(s, tracker._sessions) for s in tracker],
         "live": list(tracker._live),
-        "waiting_for_id": [s.index for s in tracker._waiting_for_id if s.session_id is None and not s.is_terminal],
+        "waiting_for_id": list(tracker._waiting_for_id),
+        "forgotten": list(tracker._forgotten),
         "finished": [s.index for s in tracker._finished],
         "pending": {call.value: pending_rows(queue) for call, queue in tracker._pending.items() if queue},
         "start_refs": {ref: s.index for ref, s in tracker._start_refs.items()},
         "endpoints": list(tracker._endpoints),
-        "effects": [_effect_row(e) for e in tracker._effects],
+        # A retry suggested for a session already forgotten (finished_limit) is not carried.
+        "effects": [_effect_row(e) for e in tracker._effects if _named(e) in tracker._sessions.values()],
     }
 
 
@@ -95,7 +97,16 @@ def _rng_state(state: tuple[Any, ...]) -> list[Any]:
     return [version, list(internal), gauss]
 
 
-def _session_row(s: Session) -> dict[str, Any]:
+def _named(effect: Effect) -> Session:
+    return effect.session if isinstance(effect, StopCall) else effect.previous
+
+
+def _linked(other: Session | None, sessions: Mapping[int, Session]) -> int | None:
+    """The index of a linked attempt, if the tracker still holds it (``finished_limit`` forgets)."""
+    return None if other is None or sessions.get(other.index) is not other else other.index
+
+
+def _session_row(s: Session, sessions: Mapping[int, Session]) -> dict[str, Any]:
     return {
         "index": s.index,
         "kind": s.kind.value,
@@ -112,9 +123,11 @@ def _session_row(s: Session) -> dict[str, Any]:
         "dtmf": None if s._dtmf is None else list(s._dtmf),
         "deadline": s._deadline,
         "timer": None if s._timer is None else s._timer.value,
+        "timer_seq": s._timer_seq,
+        "start_ref": s._start_ref,
         "attempt": s.attempt,
-        "previous": None if s.previous is None else s.previous.index,
-        "retry": None if s.retry is None else s.retry.index,
+        "previous": _linked(s.previous, sessions),
+        "retry": _linked(s.retry, sessions),
     }
 
 
@@ -151,7 +164,7 @@ def restore(data: object) -> CallTracker:
         return _restore(data)
     except SnapshotError:
         raise
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, CallRefused) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, CallRefused) as exc:
         raise SnapshotError(f"corrupt snapshot: {type(exc).__name__}: {exc}") from None
 
 
@@ -226,6 +239,9 @@ def _restore(data: Mapping[str, Any]) -> CallTracker:
         if session._timer is not None and (session._timer.kind is not InputKind.TIMER or session._deadline is None):
             raise ValueError(f"session {index}: bad timer")
         session.attempt = _int(row["attempt"]) or 1
+        session._timer_seq = _int(row["timer_seq"])
+        session._start_ref = _str_or_none(row["start_ref"])
+        session._owner = tracker
         sid = _str_or_none(row["session_id"])
         sessions[index] = session
         if sid is not None:
@@ -244,7 +260,8 @@ def _restore(data: Mapping[str, Any]) -> CallTracker:
         raise ValueError("'live' does not match the sessions' states")
     tracker._live = {s.index: s for s in live}
     tracker._live_dialouts = sum(1 for s in live if s.kind is SessionKind.DIALOUT)
-    tracker._waiting_for_id = deque(sessions[i] for i in data["waiting_for_id"])
+    tracker._waiting_for_id = {i: sessions[i] for i in data["waiting_for_id"]}
+    tracker._forgotten = {_str(sid): None for sid in data["forgotten"]}
     tracker._finished = deque(sessions[i] for i in data["finished"])
     for name, queue_rows in data["pending"].items():
         call = Input(name)
@@ -260,9 +277,8 @@ def _restore(data: Mapping[str, Any]) -> CallTracker:
     for effect in data["effects"]:
         tracker._effects.append(_effect(effect, sessions))
     for session in live:
-        if session._deadline is not None:
-            tracker._timer_seq += 1
-            heapq.heappush(tracker._timers, (session._deadline, tracker._timer_seq, session.index, session))
+        if session._deadline is not None:  # the saved arming order keeps ties between equal deadlines as they were
+            heapq.heappush(tracker._timers, (session._deadline, session._timer_seq, session.index, session))
         if tracker.engine == "transitions":
             model = session._model = _model_for(tracker, session)
             tracker._engines[session.kind].machine.add_model(model, initial=session._state)

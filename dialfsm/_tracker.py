@@ -34,6 +34,7 @@ Routing rules (see the README's "Rules" section):
 from __future__ import annotations
 
 import heapq
+import math
 import random
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
@@ -229,12 +230,15 @@ class Session:
         "_live_transfers",
         "_model",
         "_outcome",
+        "_owner",
         "_session_id",
         "_settings",
+        "_start_ref",
         "_state",
         "_states",
         "_stop_requested",
         "_timer",
+        "_timer_seq",
         "_warnings",
         "attempt",
         "index",
@@ -281,6 +285,9 @@ class Session:
         self._model: Any = None
         self._deadline: float | None = None
         self._timer: Input | None = None
+        self._timer_seq = 0  # the arming order, to break ties between equal deadlines
+        self._owner: object = None  # the tracker that created it
+        self._start_ref: str | None = None
         self.attempt = 1
         self.previous = None
         self.retry = None
@@ -434,7 +441,9 @@ class CallTracker:
         self._by_id: dict[str, Session] = {}
         self._live: dict[int, Session] = {}  # index -> session, insertion-ordered
         self._live_dialouts = 0
-        self._waiting_for_id: deque[Session] = deque()
+        self._waiting_for_id: dict[int, Session] = {}  # dial-outs with no id yet, oldest first
+        #: Session ids of forgotten sessions (``finished_limit``), newest last, bounded.
+        self._forgotten: dict[str, None] = {}
         self._pending: dict[Input, deque[_Pending]] = {call: deque() for call in _CALL_INPUTS}
         self._refs: dict[str, _Pending] = {}
         self._journal: deque[JournalEntry] | list[JournalEntry] = (
@@ -585,6 +594,8 @@ class CallTracker:
             The journal entry recording what it did.
 
         """
+        if t is not None:
+            t = _valid_time(t)
         if self._input_listeners:
             self._notify_input({"event": name, "data": data}, t)
         if t is not None:
@@ -595,6 +606,10 @@ class CallTracker:
         except ParseProblem as problem:
             label = name if isinstance(name, str) and len(name) <= 64 else short_repr(name)
             return self._record(label, (name, data), _ANOMALY, problem.code, problem.message, t=t)
+        except Exception as exc:  # noqa: BLE001  (a payload no parser foresaw must not raise into the SDK)
+            label = name if isinstance(name, str) and len(name) <= 64 else short_repr(name)
+            message = f"payload could not be read: {type(exc).__name__}: {short_repr(str(exc))}"
+            return self._record(label, (name, data), _ANOMALY, AnomalyCode.MALFORMED_INPUT, message, t=t)
         try:
             return _ROUTES[type(event)](self, event, t)
         except Exception as exc:  # noqa: BLE001  (the event path must never raise into an SDK)
@@ -607,8 +622,14 @@ class CallTracker:
             The journal entry recording what it did.
 
         """
+        if t is not None:
+            t = _valid_time(t)
         if self._input_listeners:
-            self._notify_input({"event": event_name(event), "data": to_daily(event)}, t)
+            try:
+                record: dict[str, Any] = {"event": event_name(event), "data": to_daily(event)}
+            except Exception:  # noqa: BLE001  (not a typed event: the tracker journals it as malformed)
+                record = {"event": type(event).__name__, "data": short_repr(event)}
+            self._notify_input(record, t)
         if t is not None:
             self._clock(t)
         return self._receive_safe(event, t)
@@ -683,6 +704,8 @@ class CallTracker:
         sid = event.session_id
         session = None if sid is None else self._by_id.get(sid)
         if session is None:
+            if sid is not None and sid in self._forgotten:
+                return self._unknown(event, f"{_VALUE[event.input]} for forgotten session {short_repr(sid)}", t)
             session = self._oldest_waiting()
             if session is None:
                 what = "no sessionId" if sid is None else f"unknown sessionId {short_repr(sid)}"
@@ -737,12 +760,15 @@ class CallTracker:
                 (``retry_of`` names a live session or a dial-in).
 
         """
+        if t is not None:
+            t = _valid_time(t)
         if self._input_listeners:
             ref = self._notify_call("start_dialout", "settings", settings, ref, t, self._retry_label(retry_of))
         if t is not None:
             self._clock(t)
         try:
             parsed = parse_dialout_settings(settings)
+            self._check_ref(ref, "start_dialout")
             previous = None if retry_of is None else self._previous_attempt(retry_of)
             if not self.allow_dialout:
                 raise CallRefused(
@@ -769,15 +795,16 @@ class CallTracker:
             session.attempt, session.previous, previous.retry = previous.attempt + 1, previous, session
         if ref is not None:
             self._start_refs[ref] = session
-        self._waiting_for_id.append(session)
+            session._start_ref = ref
+        self._waiting_for_id[session.index] = session
         self._accept_call(session, call, t)
         return session
 
     def _previous_attempt(self, retry_of: object) -> Session:
         if isinstance(retry_of, Session):
-            if self._sessions.get(retry_of.index) is not retry_of:
+            if retry_of._owner is not self:
                 raise CallRefused(RefusalCode.NOT_FOUND, "retry_of belongs to another tracker", call="start_dialout")
-            return retry_of
+            return retry_of  # possibly forgotten (finished_limit): the chain still links
         found = self._by_id.get(retry_of) if isinstance(retry_of, str) else None
         if found is None and isinstance(retry_of, str):
             found = self._start_refs.get(retry_of)
@@ -791,9 +818,7 @@ class CallTracker:
         """How a recording names ``retry_of``: the session's id, else its start call's ref."""
         if not isinstance(retry_of, Session):
             return retry_of
-        if retry_of.session_id is not None:
-            return retry_of.session_id
-        return next((ref for ref, s in self._start_refs.items() if s is retry_of), None)
+        return retry_of.session_id if retry_of.session_id is not None else retry_of._start_ref
 
     def stop_dialout(self, session: Session | str, *, ref: str | None = None, t: float | None = None) -> Session:
         """Guard and register the bot's ``stop_dialout`` of a session (or its id).
@@ -803,12 +828,15 @@ class CallTracker:
                 ``NOT_ALLOWED``, ``INVALID_STATE`` (already stopped, no id yet, a dial-in).
 
         """
+        if t is not None:
+            t = _valid_time(t)
         if self._input_listeners:
             sid = session.session_id if isinstance(session, Session) else session
             ref = self._notify_call("stop_dialout", "session_id", sid, ref, t)
         if t is not None:
             self._clock(t)
         try:
+            self._check_ref(ref, "stop_dialout")
             target = self._target(session, "stop_dialout")
             if not self.allow_dialout:
                 raise CallRefused(RefusalCode.NOT_ALLOWED, "dial-out is disabled for this tracker", call="stop_dialout")
@@ -835,12 +863,15 @@ class CallTracker:
             CallRefused: ``INVALID_SETTINGS``, ``NOT_FOUND``, ``INVALID_STATE``.
 
         """
+        if t is not None:
+            t = _valid_time(t)
         if self._input_listeners:
             ref = self._notify_call("send_dtmf", "settings", settings, ref, t)
         if t is not None:
             self._clock(t)
         try:
             parsed = parse_dtmf_settings(settings)
+            self._check_ref(ref, "send_dtmf")
             target = self._target(parsed.session_id, "send_dtmf")
             self._check_state(target, Input.SEND_DTMF, "send_dtmf")
         except CallRefused as refusal:
@@ -858,12 +889,15 @@ class CallTracker:
             CallRefused: ``INVALID_SETTINGS``, ``NOT_FOUND``, ``INVALID_STATE``.
 
         """
+        if t is not None:
+            t = _valid_time(t)
         if self._input_listeners:
             ref = self._notify_call("sip_call_transfer", "settings", settings, ref, t)
         if t is not None:
             self._clock(t)
         try:
             parsed = parse_sip_call_transfer_settings(settings)
+            self._check_ref(ref, "sip_call_transfer")
             target = self._target(parsed.session_id, "sip_call_transfer")
             self._check_state(target, Input.SIP_CALL_TRANSFER, "sip_call_transfer")
         except CallRefused as refusal:
@@ -881,12 +915,15 @@ class CallTracker:
             CallRefused: ``INVALID_SETTINGS``, ``NOT_FOUND``, ``INVALID_STATE``.
 
         """
+        if t is not None:
+            t = _valid_time(t)
         if self._input_listeners:
             ref = self._notify_call("sip_refer", "settings", settings, ref, t)
         if t is not None:
             self._clock(t)
         try:
             parsed = parse_sip_refer_settings(settings)
+            self._check_ref(ref, "sip_refer")
             target = self._target(parsed.session_id, "sip_refer")
             self._check_state(target, Input.SIP_REFER, "sip_refer")
         except CallRefused as refusal:
@@ -908,6 +945,14 @@ class CallTracker:
                 RefusalCode.NOT_FOUND, f"no session with id {short_repr(session)}", call=call, session_id=session
             )
         return target
+
+    def _check_ref(self, ref: object, call: str) -> None:
+        if ref is None:
+            return
+        if not isinstance(ref, str):
+            raise InvalidSettings("ref", f"must be a string, got {short_repr(ref)}", call=call)
+        if ref in self._refs:
+            raise InvalidSettings("ref", f"{short_repr(ref)} names a call still waiting for its completion", call=call)
 
     def _check_state(self, session: Session, input_: Input, call: str) -> None:
         resolution = self._engines[session.kind].dispatch.get((session.state, input_))
@@ -960,6 +1005,8 @@ class CallTracker:
             t: When it happened, for the journal.
 
         """
+        if t is not None:
+            t = _valid_time(t)
         try:
             return self._complete(completion, session, t)
         except Exception as exc:  # noqa: BLE001  (completions come from SDK callbacks)
@@ -1105,6 +1152,7 @@ class CallTracker:
     def _new_session(self, kind: SessionKind, settings: DialoutSettings | None = None) -> Session:
         session = Session(kind, self._created, self._engines[kind].fast, settings)
         self._created += 1
+        session._owner = self
         self._sessions[session.index] = session
         self._live[session.index] = session
         if kind is _DIALOUT:
@@ -1118,12 +1166,10 @@ class CallTracker:
     def _bind(self, session: Session, session_id: str) -> None:
         session._session_id = session_id
         self._by_id[session_id] = session
+        self._waiting_for_id.pop(session.index, None)
 
     def _oldest_waiting(self) -> Session | None:
-        queue = self._waiting_for_id
-        while queue and (queue[0].session_id is not None or queue[0].is_terminal):
-            queue.popleft()
-        return queue[0] if queue else None
+        return next(iter(self._waiting_for_id.values()), None)
 
     def _apply_one(self, session: Session, input_: Input, source: object, t: float | None) -> JournalEntry:
         return self._step(session, input_, source, self._seq, t, True)
@@ -1165,15 +1211,16 @@ class CallTracker:
             elif session._timer is _START_TIMEOUT and input_.kind in _DISARMING_KINDS:
                 session._deadline = session._timer = None  # the start watchdog saw a sign of life
             if outcome is not None:
-                session._outcome = (
-                    stopped_outcome(
+                if outcome != BY_HISTORY:
+                    session._outcome = outcome
+                elif session._outcome is None or session._outcome is Outcome.TRANSFERRED:
+                    # Decided from history on entering stopped; once stopped, only a failed
+                    # transfer's completion may revise it (``transferred`` -> ``completed``).
+                    session._outcome = stopped_outcome(
                         answered=session._answered,
                         stop_requested=session._stop_requested,
                         transfer_live=session._live_transfers > 0,
                     )
-                    if outcome == BY_HISTORY
-                    else outcome
-                )
                 if after is not before:
                     self._retire(session)
         entry = _new_entry(
@@ -1253,6 +1300,7 @@ class CallTracker:
             return
         session._deadline, session._timer = base + seconds, timer
         self._timer_seq += 1
+        session._timer_seq = self._timer_seq
         heapq.heappush(self._timers, (base + seconds, self._timer_seq, session.index, session))
 
     def _clock(self, now: float) -> None:
@@ -1286,8 +1334,10 @@ class CallTracker:
             The journal entries of the timers that fired, in order.
 
         """
-        if isinstance(now, bool) or not isinstance(now, (int, float)) or now != now:  # noqa: PLR0124  (NaN)
+        valid = _valid_time(now)
+        if valid is None:
             return ()
+        now = valid
         if self._input_listeners:
             self._notify_input({}, float(now))
         if self._now is None or now > self._now:
@@ -1344,18 +1394,34 @@ class CallTracker:
         policy = self.retry_policy
         if policy is not None and session.kind is _DIALOUT:
             self._maybe_retry(session, policy)
+        self._waiting_for_id.pop(session.index, None)
         if self.finished_limit is not None:
             self._finished.append(session)
             while len(self._finished) > self.finished_limit:
-                gone = self._finished.popleft()
-                del self._sessions[gone.index]
-                if gone.session_id is not None and self._by_id.get(gone.session_id) is gone:
-                    del self._by_id[gone.session_id]
+                self._forget(self._finished.popleft())
         if session.kind is _DIALOUT:
             self._live_dialouts -= 1
         if session._model is not None:
             self._engines[session.kind].machine.remove_model(session._model)
             session._model = None
+
+    def _forget(self, gone: Session) -> None:
+        """Drop a finished session (``finished_limit``) and every reference the tracker keeps to it."""
+        del self._sessions[gone.index]
+        if gone.session_id is not None and self._by_id.get(gone.session_id) is gone:
+            del self._by_id[gone.session_id]
+            self._forgotten[gone.session_id] = None  # later events for it: UNKNOWN_SESSION, never a re-bind
+            if len(self._forgotten) > max(1024, 2 * (self.finished_limit or 0)):
+                del self._forgotten[next(iter(self._forgotten))]
+        if gone._start_ref is not None and self._start_refs.get(gone._start_ref) is gone:
+            del self._start_refs[gone._start_ref]
+        for queue in self._pending.values():
+            for pending in queue:
+                if pending.session is gone and not pending.done:
+                    pending.done = True  # its completion, if it still comes, is UNEXPECTED_COMPLETION
+                    if pending.ref is not None and self._refs.get(pending.ref) is pending:
+                        del self._refs[pending.ref]
+        self._effects = [e for e in self._effects if not isinstance(e, StopCall) or e.session is not gone]
 
     def _record(
         self,
@@ -1375,6 +1441,7 @@ class CallTracker:
     def _maybe_retry(self, session: Session, policy: RetryPolicy) -> None:
         if (
             session._answered
+            or _STOPPING in session._states  # the bot (or the ring timeout) hung it up: no redial
             or session._outcome not in (Outcome.REJECTED, Outcome.FAILED)
             or session._error_code not in policy.retry_on
             or session.attempt >= policy.max_attempts
@@ -1430,6 +1497,19 @@ class _Model:
     """A bare model object for the ``transitions`` engine (one per live session)."""
 
     state: State
+
+
+def _valid_time(t: object) -> float | None:
+    """``t`` as a finite float, or ``None`` for anything else (a time that is not one is ignored)."""
+    if type(t) is float and t - t == 0.0:  # finite: inf - inf and nan - nan are nan
+        return t
+    if isinstance(t, bool) or not isinstance(t, (int, float)):
+        return None
+    try:
+        value = float(t)
+    except OverflowError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def _anomaly_note(session: Session, input_: Input, code: str | None) -> str:

@@ -131,13 +131,10 @@ class Model:
             self.state = dest
             row = self.interp.rows.get((before, token))
             if row is not None and row.outcome is not None:
-                self.outcome = (
-                    self._history_outcome()
-                    if self.interp.outcome_is_by_history(before, token)
-                    else (
-                        row.outcome  # type: ignore[assignment]
-                    )
-                )
+                if not self.interp.outcome_is_by_history(before, token):
+                    self.outcome = row.outcome  # type: ignore[assignment]
+                elif self.outcome in (None, Outcome.TRANSFERRED):  # once stopped, only transferred is revised
+                    self.outcome = self._history_outcome()
         return disp, code
 
     def _history_outcome(self) -> Outcome:

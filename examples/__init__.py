@@ -1,0 +1,1 @@
+"""Runnable examples (the JSON Lines logs beside them are replay examples)."""

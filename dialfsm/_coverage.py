@@ -218,4 +218,3 @@ class Coverage:
     def complete_transitions(self) -> bool:
         """Whether every transition row of every table was taken."""
         return all(k.transitions[0] == k.transitions[1] for k in self.report().values())
-

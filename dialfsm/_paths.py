@@ -16,6 +16,7 @@ can keep them as regression tests.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import deque
 from collections.abc import Iterable, Sequence
@@ -209,5 +210,5 @@ def pair_cover(kind: SessionKind | str) -> tuple[TablePath, ...]:
     candidates = []
     for first, second in transition_pairs(table):
         rows = (*prefixes[first.source], first, second)
-        candidates.append((rows, frozenset(zip(rows, rows[1:], strict=False))))
+        candidates.append((rows, frozenset(itertools.pairwise(rows))))
     return tuple(_path(table, rows) for rows in _greedy(candidates))

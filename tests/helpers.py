@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from dialfsm.testing import Coverage
-
 from dialfsm import (
     BY_HISTORY,
     DIALIN_TABLE,
@@ -22,6 +20,7 @@ from dialfsm import (
     Session,
     SessionKind,
 )
+from dialfsm.testing import Coverage
 
 SID = "5c7f0d2e-0000-4000-8000-000000000001"
 PHONE = {"phoneNumber": "+15551234567"}

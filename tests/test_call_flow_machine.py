@@ -45,7 +45,9 @@ class BusyBot:
                     daily.sip_refer({"sessionId": sid, "toEndPoint": "sip:desk@example.com"})
                 elif dialout:
                     daily.stop_dialout(sid)
-            elif dialout and session.state in (DialoutState.CONNECTING, DialoutState.CONNECTED) and self.handled % 3 == 0:
+            elif (
+                dialout and session.state in (DialoutState.CONNECTING, DialoutState.CONNECTED) and self.handled % 3 == 0
+            ):
                 daily.stop_dialout(sid)
             return
         if not any(s.kind.value == "dialout" for s in tracker.live) and len(tracker) < 4 and self.handled % 2:

@@ -8,7 +8,7 @@ from tests.helpers import PHONE, SID, dialin_in, dialout_in
 
 
 def drive_dialout_to_stopping(tracker: CallTracker) -> None:
-    """start, completion, connected, answered, stop (helpers.dialout_in treats an empty tracker as none)."""
+    """Start, completion, connected, answered, stop (helpers.dialout_in treats an empty tracker as none)."""
     session = tracker.start_dialout(PHONE)
     tracker.start_completed(session, session_id=SID)
     tracker.handle("dialout-connected", {"sessionId": SID})
@@ -35,7 +35,7 @@ def test_the_tables_have_the_expected_numbers_of_transitions_and_pairs() -> None
 
 
 def test_a_live_run_counts_states_transitions_and_pairs() -> None:
-    """start -> connected -> answered -> stopping -> stopped: 5 transitions, 4 pairs, 6 states."""
+    """Start -> connected -> answered -> stopping -> stopped: 5 transitions, 4 pairs, 6 states."""
     coverage = Coverage()
     tracker = CallTracker()
     tracker.add_entry_listener(coverage.observe)

@@ -38,10 +38,13 @@ def _replay(text: str) -> dict[str, object]:
 def test_every_path_replays_to_its_target(path: TablePath) -> None:
     """Each path's JSON Lines, replayed by a fresh tracker, visits exactly its states, cleanly."""
     report = _replay(path.to_jsonl())
-    (session,) = report["sessions"]  # type: ignore[misc]
+    sessions = report["sessions"]
+    assert isinstance(sessions, list)
+    (session,) = sessions
     assert session["states"] == [s.value for s in path.states]
     assert session["state"] == path.target.value
-    assert report["anomalies"] == [] and report["rejected"] == []
+    assert report["anomalies"] == []
+    assert report["rejected"] == []
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -142,5 +145,6 @@ def test_cli_coverage_of_replay_logs(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert report["dialin"]["missing_transitions"] == []
     assert main(["coverage", logs[0]]) == 0
     out = capsys.readouterr().out
-    assert "dialout: states" in out and "missing transition:" in out
+    assert "dialout: states" in out
+    assert "missing transition:" in out
     assert main(["coverage", str(tmp_path / "nope.jsonl")]) == 2

@@ -8,7 +8,7 @@ interpreter of the literal table says for that ``(state, input)``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from hypothesis import Phase, given, settings
@@ -59,7 +59,8 @@ def check_against_dict_interpreter(tracker: CallTracker) -> None:
     for entry in tracker.journal:
         input_ = entry.table_input
         for step in entry.steps:
-            assert step.session is not None and input_ is not None
+            assert step.session is not None
+            assert input_ is not None
             expected = INTERPRETERS[step.session.kind].resolve(step.source, input_)
             assert (step.dest, step.disposition, step.code) == expected, (entry, step)
     for session in tracker:
@@ -84,7 +85,9 @@ def test_event_strategies_speak_the_dialect_asked_for(dialect: Dialect, data: st
     for strategy in (dialout_events(dialect), dialin_events(dialect), daily_events(dialect)):
         name = data.draw(strategy)["event"]
         if dialect == "daily-js":
-            assert "-" in name and "." not in name and not name.startswith("on_")
+            assert "-" in name
+            assert "." not in name
+            assert not name.startswith("on_")
         elif dialect == "daily-python":
             assert name.startswith("on_")
         else:
@@ -153,7 +156,9 @@ def test_machine_sequences_replay_clean_and_agree_with_the_dict_interpreter(reco
 
 @pytest.mark.parametrize("kind", ["dialout", "dialin"])
 @given(data=st.data())
-def test_machine_sequences_of_one_kind_create_only_that_kind(kind: str, data: st.DataObject) -> None:
+def test_machine_sequences_of_one_kind_create_only_that_kind(
+    kind: Literal["dialout", "dialin"], data: st.DataObject
+) -> None:
     """machine_sequences(kind) creates sessions of that kind only."""
     tracker = replay(data.draw(machine_sequences(kind, max_steps=15)))
     assert all(session.kind.value == kind for session in tracker)
@@ -165,7 +170,9 @@ def test_machine_sequences_in_one_dialect(records: list[dict[str, Any]]) -> None
     assert all("." in r["event"] for r in records if "event" in r)
 
 
-def seen_in_examples(strategy: st.SearchStrategy[Any], classify: Callable[[Any], set[str]], examples: int = 200) -> set[str]:
+def seen_in_examples(
+    strategy: st.SearchStrategy[Any], classify: Callable[[Any], set[str]], examples: int = 200
+) -> set[str]:
     """Every label ``classify`` gives some of ``examples`` generated examples (no shrinking)."""
     seen: set[str] = set()
 
@@ -201,6 +208,7 @@ def test_machine_sequences_include_the_documented_surprises() -> None:
         "skipped_connected": skipped_connected,
         "two_endpoints": two_endpoints,
     }
+
     def classify(records: list[dict[str, Any]]) -> set[str]:
         return {name for name, condition in conditions.items() if condition(records)}
 

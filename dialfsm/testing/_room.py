@@ -48,8 +48,9 @@ from dialfsm._replay import feed_record
 from dialfsm._table import Disposition, Input, InputKind, SessionKind
 from dialfsm._tracker import CallTracker, JournalEntry, Session
 from dialfsm.testing._render import DIALECTS, Dialect, render_event
+from dialfsm.testing._values import dialout_settings, dtmf_settings, sip_call_transfer_settings, sip_refer_settings
 
-__all__ = ["COMPLETION_ERRORS", "EVENT_ERRORS", "Action", "Completion", "Room"]
+__all__ = ["COMPLETION_ERRORS", "EVENT_ERRORS", "Action", "Completion", "Draw", "Room"]
 
 #: Error texts Daily returns in completions (verbatim samples from daily-python and the docs).
 COMPLETION_ERRORS: Final = (
@@ -70,6 +71,8 @@ _DTMF_KEYS: Final = "0123456789*#ABCD"
 
 #: What a completion callback receives: daily-python's ``(session_id, error)``.
 Completion = Callable[[str | None, str | None], object]
+#: Hypothesis's ``draw`` (from ``@composite`` or ``data().draw``).
+Draw = Callable[[st.SearchStrategy[Any]], Any]
 
 
 @attrs.define(eq=False)
@@ -220,18 +223,17 @@ class Room:
 
     # --- making it happen -------------------------------------------------------------
 
-    def render(self, action: Action, draw: st.DrawFn) -> dict[str, Any]:
+    def render(self, action: Action, draw: Draw) -> dict[str, Any]:
         """Draw the details of ``action`` (payload, dialect, error text) as a replay-log record."""
         what = action.what
         if what == "completion":
             assert action.pending is not None
             return self._render_completion(action.pending, draw)
         if what == "call":
-            assert action.input is not None and action.session is not None
+            assert action.input is not None
+            assert action.session is not None
             return self._render_call(action.input, self.session_id(action.session), draw)
         if what == "dialout":
-            from dialfsm.testing.strategies import dialout_settings
-
             return {"call": "start_dialout", "settings": draw(dialout_settings()), "ref": self.new_ref()}
         event: DailyEvent
         if what == "dialin":
@@ -242,12 +244,13 @@ class Room:
         elif what == "left":
             event = LeftMeeting()
         else:
-            assert action.input is not None and action.session is not None
+            assert action.input is not None
+            assert action.session is not None
             event = self._event(action.input, action.session, draw)
         dialect = self.dialect if self.dialect is not None else draw(st.sampled_from(DIALECTS))
         return render_event(event, dialect, variant=draw(st.integers(0, 1)))
 
-    def _event(self, input_: Input, session: Session, draw: st.DrawFn) -> DailyEvent:
+    def _event(self, input_: Input, session: Session, draw: Draw) -> DailyEvent:
         sid = self.session_id(session)
         named = session.session_id is not None
         error = draw(st.sampled_from(EVENT_ERRORS))
@@ -282,9 +285,7 @@ class Room:
         self._refs += 1
         return f"c{self._refs}"
 
-    def _render_call(self, input_: Input, sid: str, draw: st.DrawFn) -> dict[str, Any]:
-        from dialfsm.testing.strategies import dtmf_settings, sip_call_transfer_settings, sip_refer_settings
-
+    def _render_call(self, input_: Input, sid: str, draw: Draw) -> dict[str, Any]:
         ref = self.new_ref()
         if input_ is Input.STOP_DIALOUT:
             return {"call": "stop_dialout", "session_id": sid, "ref": ref}
@@ -295,7 +296,7 @@ class Room:
         }
         return {"call": input_.value, "settings": draw(strategies[input_](sid)), "ref": ref}
 
-    def _render_completion(self, pending: _Pending, draw: st.DrawFn) -> dict[str, Any]:
+    def _render_completion(self, pending: _Pending, draw: Draw) -> dict[str, Any]:
         ok = draw(st.sampled_from(self._completions(pending)))
         error = None if ok else draw(st.sampled_from(COMPLETION_ERRORS))
         sid = self.session_id(pending.session) if ok and pending.call is Input.START_DIALOUT else None

@@ -111,7 +111,7 @@ class Coverage:
         cov = Coverage()
         tracker.add_entry_listener(cov.observe)
 
-    or finished trackers (``cov.observe_tracker(tracker)``), then read
+    or finished trackers that kept their history (``cov.observe_tracker(tracker)``), then read
     :meth:`report` / :meth:`summary`.  One ``Coverage`` may observe any number
     of trackers, live or finished, in any mix; it keeps one "last transition"
     slot per live session to recognise pairs, and forgets it when the session ends.
@@ -138,7 +138,16 @@ class Coverage:
             self._step(step)
 
     def observe_tracker(self, tracker: CallTracker) -> None:
-        """Count every session of a tracker, from its history (needs ``keep_history=True``)."""
+        """Count every session of a tracker, from its history.
+
+        Raises:
+            ValueError: the tracker keeps no history (``keep_history=False``, as
+                :func:`~dialfsm.replay_lines` makes by default): attach
+                :meth:`observe` as an entry listener instead.
+
+        """
+        if not tracker.keep_history:
+            raise ValueError("the tracker keeps no history: add coverage.observe as an entry listener instead")
         for session in tracker:
             self.observe_session(session)
 

@@ -10,7 +10,9 @@ Each path comes with the replay-log records (see the README's replay contract)
 that drive one session of a fresh :class:`~dialfsm.CallTracker` along it: the
 inputs of its rows, plus the few the tracker needs to route them (the
 ``start_dialout`` completion that gives a dial-out its session id, so that
-``stop_dialout`` can name it).  ``dialfsm paths`` prints them, so a bot author
+``stop_dialout`` can name it), each with a time ``"t"``; a timer row
+(``start_timeout``, ``ring_timeout``, ``stop_timeout``) is a clock tick at the
+timer's deadline.  ``dialfsm paths`` prints them, so a bot author
 can keep them as regression tests.
 """
 
@@ -26,7 +28,9 @@ import attrs
 
 from dialfsm._coverage import transition_pairs, transition_rows
 from dialfsm._machine import TABLES
+from dialfsm._replay import feed_record
 from dialfsm._table import Input, InputKind, Row, SessionKind, State, Table
+from dialfsm._tracker import CallTracker
 
 __all__ = [
     "PATH_PHONE_NUMBER",
@@ -116,24 +120,40 @@ def _completion_record(input_: Input, session_id: str) -> dict[str, Any]:
 
 
 def path_records(rows: Sequence[Row], session_id: str = PATH_SESSION_ID) -> tuple[dict[str, Any], ...]:
-    """Replay-log records that drive one session of a fresh tracker through ``rows``.
+    """Replay-log records that drive one session of a fresh tracker (default timeouts) through ``rows``.
 
-    A ``start_dialout`` is followed by its successful completion (which gives
-    the session its id) unless the next row reads ``start_dialout.error``.
+    Every record carries a time ``"t"``, starting at 0 and half a second apart,
+    so the tracker arms its timers; a timer row becomes a clock tick
+    ``{"t": deadline}`` at the moment that timer is due.  A ``start_dialout`` is
+    followed by its successful completion (which gives the session its id)
+    unless the next row reads ``start_dialout.error`` or ``start_timeout``.
     """
+    tracker = CallTracker()
     records: list[dict[str, Any]] = []
+
+    def emit(record: dict[str, Any]) -> None:
+        if "t" not in record:
+            now = tracker.now
+            record["t"] = 0.0 if now is None else now + 0.5
+        records.append(record)
+        feed_record(tracker, record)
+
     for index, row in enumerate(rows):
         kind = row.input.kind
         if kind is InputKind.EVENT:
-            records.append(_event_record(row.input, session_id))
+            emit(_event_record(row.input, session_id))
         elif kind is InputKind.CALL:
-            records.append(_call_record(row.input, session_id))
+            emit(_call_record(row.input, session_id))
+        elif kind is InputKind.COMPLETION:
+            emit(_completion_record(row.input, session_id))
         else:
-            records.append(_completion_record(row.input, session_id))
+            deadline = tracker.next_deadline
+            assert deadline is not None, f"{row.input.value} is not armed on this path"
+            emit({"t": deadline})
         if row.input is Input.START_DIALOUT:
             following = rows[index + 1].input if index + 1 < len(rows) else None
-            if following is not Input.START_ERROR:
-                records.append(_completion_record(Input.START_OK, session_id))
+            if following not in (Input.START_ERROR, Input.START_TIMEOUT):
+                emit(_completion_record(Input.START_OK, session_id))
     return tuple(records)
 
 

@@ -14,7 +14,7 @@ no call is live, the bot must know it is finished.  Hypothesis finds the
 failure in the naive bot and shrinks it to two inputs (the bot's
 ``start_dialout`` and its error completion); the fixed bot passes.
 
-Run ``python -m examples.fuzz_naive_bot`` to see the shrunk failing sequence.
+Run ``python examples/fuzz_naive_bot.py`` to see the shrunk failing sequence.
 """
 
 from __future__ import annotations

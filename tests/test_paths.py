@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from dialfsm import TABLES, SessionKind, replay_lines
+from dialfsm import TABLES, CallTracker, SessionKind, replay_lines
 from dialfsm._cli import main
 from dialfsm.testing import (
     Coverage,
@@ -27,6 +27,13 @@ ALL_PATHS = [
     for cover in (state_cover, transition_cover, pair_cover)
     for i, path in enumerate(cover(kind))
 ]
+
+
+def observing(coverage: Coverage) -> CallTracker:
+    """A fresh tracker reporting to ``coverage``."""
+    tracker = CallTracker()
+    tracker.add_entry_listener(coverage.observe)
+    return tracker
 
 
 def _replay(text: str) -> dict[str, object]:
@@ -73,7 +80,7 @@ def test_transition_cover_takes_every_transition(kind: SessionKind) -> None:
     """Replaying the transition cover gives 100% transition coverage of the table."""
     coverage = Coverage()
     for path in transition_cover(kind):
-        coverage.observe_tracker(replay_lines(enumerate(path.to_jsonl().splitlines(), start=1)).tracker)
+        replay_lines(enumerate(path.to_jsonl().splitlines(), start=1), observing(coverage))
     report = coverage.report()[kind]
     assert report.transitions == (len(transition_rows(TABLES[kind])),) * 2
     assert report.states[0] == report.states[1]
@@ -84,7 +91,7 @@ def test_pair_cover_takes_every_feasible_pair(kind: SessionKind) -> None:
     """Replaying the pair cover gives 100% transition-pair coverage of the table."""
     coverage = Coverage()
     for path in pair_cover(kind):
-        coverage.observe_tracker(replay_lines(enumerate(path.to_jsonl().splitlines(), start=1)).tracker)
+        replay_lines(enumerate(path.to_jsonl().splitlines(), start=1), observing(coverage))
     assert coverage.report()[kind].pairs == (len(transition_pairs(TABLES[kind])),) * 2
 
 
@@ -141,8 +148,9 @@ def test_cli_coverage_of_replay_logs(tmp_path: Path, capsys: pytest.CaptureFixtu
     logs = [str(p) for p in sorted(tmp_path.glob("*.jsonl"))]
     assert main(["coverage", "--json", *logs]) == 0
     report = json.loads(capsys.readouterr().out)
-    assert report["dialout"]["transitions"] == [20, 20]
+    assert report["dialout"]["transitions"] == [23, 23]
     assert report["dialin"]["missing_transitions"] == []
+    assert report["dialout"]["missing_transitions"] == []
     assert main(["coverage", logs[0]]) == 0
     out = capsys.readouterr().out
     assert "dialout: states" in out

@@ -27,6 +27,7 @@ from dialfsm._replay import feed_record
 from dialfsm._tracker import CallTracker, JournalEntry
 from dialfsm.testing import strategies
 from dialfsm.testing._render import DIALECTS, Dialect, render_event
+from dialfsm.testing._room import TIMER_NAMES, is_tick
 from dialfsm.testing._stateful import CallFlowMachine, FakeDaily
 from dialfsm.testing.strategies import (
     InvalidSettingsCase,
@@ -61,8 +62,10 @@ __all__ = [
     "dialout_settings",
     "dtmf_settings",
     "feed",
+    "inputs_journaled",
     "invalid_dialout_settings",
     "invalid_dtmf_settings",
+    "is_tick",
     "json_values",
     "machine_sequences",
     "pair_cover",
@@ -82,14 +85,14 @@ __all__ = [
 ]
 
 
-def feed(tracker: CallTracker, record: object) -> JournalEntry:
+def feed(tracker: CallTracker, record: object) -> JournalEntry | None:
     """Feed one replay-log record (a decoded JSON line) to ``tracker``, as ``dialfsm replay`` would.
 
-    Never raises: a refused call is journaled as refused, anything malformed as an anomaly.
+    Never raises: a refused call is journaled as refused, anything malformed as
+    an anomaly.  Returns the entry it produced; for a clock tick ``{"t": now}``,
+    the last timer it fired, or ``None``.
     """
-    entry = feed_record(tracker, record)
-    assert entry is not None
-    return entry
+    return feed_record(tracker, record)
 
 
 def replay(records: Iterable[object], tracker: CallTracker | None = None) -> CallTracker:
@@ -98,6 +101,11 @@ def replay(records: Iterable[object], tracker: CallTracker | None = None) -> Cal
     for record in records:
         feed(tracker, record)
     return tracker
+
+
+def inputs_journaled(tracker: CallTracker) -> int:
+    """How many of the tracker's journal entries are inputs (every entry but the timers that fired)."""
+    return sum(1 for entry in tracker.journal if entry.name not in TIMER_NAMES)
 
 
 def to_jsonl(records: Iterable[Any]) -> str:

@@ -12,7 +12,11 @@ the inputs that follow the machine: for every live session, each input whose
   dial-out has none yet;
 * ``dtmf-event`` may omit ``sessionId`` when exactly one session is live;
 * ``dialin-ready`` once per endpoint;
-* after ``left-meeting`` only completions.
+* time passes: every record carries a ``"t"`` a millisecond after the last, and
+  a clock tick ``{"t": deadline}`` may fire the tracker's next timer
+  (``start_timeout``, ``ring_timeout``, ``stop_timeout``); a ``ring_timeout``
+  asks the bot to stop the call, so its ``stop_dialout`` completion follows;
+* after ``left-meeting`` only completions (and ticks).
 
 Both :func:`~dialfsm.testing.machine_sequences` and
 :class:`~dialfsm.testing.CallFlowMachine` are built on it.
@@ -20,6 +24,7 @@ Both :func:`~dialfsm.testing.machine_sequences` and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
@@ -50,7 +55,7 @@ from dialfsm._tracker import CallTracker, JournalEntry, Session
 from dialfsm.testing._render import DIALECTS, Dialect, render_event
 from dialfsm.testing._values import dialout_settings, dtmf_settings, sip_call_transfer_settings, sip_refer_settings
 
-__all__ = ["COMPLETION_ERRORS", "EVENT_ERRORS", "Action", "Completion", "Draw", "Room"]
+__all__ = ["COMPLETION_ERRORS", "EVENT_ERRORS", "TIMER_NAMES", "Action", "Completion", "Draw", "Room", "is_tick"]
 
 #: Error texts Daily returns in completions (verbatim samples from daily-python and the docs).
 COMPLETION_ERRORS: Final = (
@@ -66,6 +71,18 @@ EVENT_ERRORS: Final = (
     "SIP 486 Busy Here",
     "Dialout codec did not match, using fallback.",
 )
+#: The journal names of the tracker's timers (entries no record asked for).
+TIMER_NAMES: Final = frozenset(i.value for i in Input if i.kind is InputKind.TIMER)
+
+
+def is_tick(record: object) -> bool:
+    """Whether a record is a clock tick ``{"t": now}`` (it journals the timers it fires, maybe none)."""
+    if not isinstance(record, dict) or len(record) != 1 or "t" not in record:
+        return False
+    t = record["t"]
+    return not isinstance(t, bool) and isinstance(t, int | float) and math.isfinite(t)
+
+
 _ACCEPTED: Final = frozenset({Disposition.TRANSITION, Disposition.RECORDED})
 _DTMF_KEYS: Final = "0123456789*#ABCD"
 
@@ -77,7 +94,7 @@ Draw = Callable[[st.SearchStrategy[Any]], Any]
 
 @attrs.define(eq=False)
 class _Pending:
-    ref: str
+    ref: str | None
     call: Input
     session: Session
     callback: Completion | None = None
@@ -89,7 +106,8 @@ class Action:
     Attributes:
         what: ``"event"``, ``"completion"``, ``"call"``, ``"dialin"`` (a new
             dial-in), ``"dialout"`` (a new dial-out), ``"ready"`` (a new
-            ``dialin-ready``) or ``"left"`` (``left-meeting``).
+            ``dialin-ready``), ``"tick"`` (time passes to the next timer) or
+            ``"left"`` (``left-meeting``).
         input: The table input, for events, calls and completions.
         session: The session it concerns, if one.
         pending: For a completion, the call it completes.
@@ -125,6 +143,7 @@ class Room:
         max_endpoints: How many distinct ``dialin-ready`` endpoints may be reported.
         dialect: The dialect events are rendered in; ``None`` draws one per event.
         allow_left_meeting: Whether Daily may report ``left-meeting``.
+        allow_timeouts: Whether time may pass until the tracker's next timer fires.
 
     """
 
@@ -137,6 +156,7 @@ class Room:
         max_endpoints: int = 2,
         dialect: Dialect | None = None,
         allow_left_meeting: bool = True,
+        allow_timeouts: bool = True,
     ) -> None:
         self.tracker = tracker
         self.kinds = tuple(kinds)
@@ -144,6 +164,7 @@ class Room:
         self.max_endpoints = max_endpoints
         self.dialect = dialect
         self.allow_left_meeting = allow_left_meeting
+        self.allow_timeouts = allow_timeouts
         #: Every record fed, in order: the run as a replay log.
         self.records: list[dict[str, Any]] = []
         self.endpoints: list[str] = []
@@ -152,6 +173,8 @@ class Room:
         self._planned: dict[int, str] = {}
         self._created: dict[SessionKind, int] = dict.fromkeys(SessionKind, 0)
         self._refs = 0
+        #: The time the next record carries.
+        self.now = 0.0
 
     # --- what may happen ----------------------------------------------------------------
 
@@ -168,6 +191,8 @@ class Room:
     def actions(self, *, calls: bool, new_dialouts: bool) -> list[Action]:
         """What may happen next, completions first and room-level happenings last."""
         out = [Action("completion", p.call, p.session, p) for p in self._pending if self._completions(p)]
+        if self.allow_timeouts and self.tracker.next_deadline is not None:
+            out.append(Action("tick"))
         if self.left:
             return out
         live = self.tracker.live
@@ -226,6 +251,10 @@ class Room:
     def render(self, action: Action, draw: Draw) -> dict[str, Any]:
         """Draw the details of ``action`` (payload, dialect, error text) as a replay-log record."""
         what = action.what
+        if what == "tick":
+            deadline = self.tracker.next_deadline
+            assert deadline is not None
+            return {"t": deadline}
         if what == "completion":
             assert action.pending is not None
             return self._render_completion(action.pending, draw)
@@ -299,17 +328,24 @@ class Room:
     def _render_completion(self, pending: _Pending, draw: Draw) -> dict[str, Any]:
         ok = draw(st.sampled_from(self._completions(pending)))
         error = None if ok else draw(st.sampled_from(COMPLETION_ERRORS))
+        if pending.ref is None:  # the stop the tracker asked for on a ring timeout: named by session id
+            return {"completion": pending.call.value, "session_id": self.session_id(pending.session), "error": error}
         sid = self.session_id(pending.session) if ok and pending.call is Input.START_DIALOUT else None
         return {"completion": pending.call.value, "session_id": sid, "error": error, "ref": pending.ref}
 
-    def apply(self, action: Action, record: dict[str, Any]) -> JournalEntry:
+    def apply(self, action: Action, record: dict[str, Any]) -> JournalEntry | None:
         """Feed ``record`` (rendered from ``action``) to the tracker and keep the books."""
         if action.what in ("call", "dialout"):
             return self.call(record)
         if action.what == "completion":
             assert action.pending is not None
             self._pending.remove(action.pending)
+        before = self.tracker.inputs_read
         entry = self.feed(record)
+        if action.what == "tick":
+            for fired in self.tracker.journal[before:]:
+                if fired.name == Input.RING_TIMEOUT.value and fired.session is not None:
+                    self._pending.append(_Pending(None, Input.STOP_DIALOUT, fired.session))
         if action.what == "dialin":
             self._created[SessionKind.DIALIN] += 1
         elif action.what == "ready":
@@ -320,25 +356,32 @@ class Room:
             action.pending.callback(record.get("session_id"), record.get("error"))
         return entry
 
-    def feed(self, record: dict[str, Any]) -> JournalEntry:
-        """Feed any record (events and completions through the replay path).  Never raises."""
-        self.records.append(record)
-        entry = feed_record(self.tracker, record)
-        assert entry is not None
-        return entry
+    def stamp(self, record: dict[str, Any]) -> dict[str, Any]:
+        """Give ``record`` the current time (a tick keeps its own) and move the clock on."""
+        if "t" in record:
+            self.now = max(self.now, float(record["t"]))
+        else:
+            record["t"] = round(self.now, 3)
+        self.now += 0.001
+        return record
+
+    def feed(self, record: dict[str, Any]) -> JournalEntry | None:
+        """Feed any record (events, completions, ticks) through the replay path.  Never raises."""
+        self.records.append(self.stamp(record))
+        return feed_record(self.tracker, record)
 
     def call(self, record: dict[str, Any], callback: Completion | None = None) -> JournalEntry:
         """Feed a call record through the tracker's method; a refusal raises ``CallRefused`` (journaled)."""
-        self.records.append(record)
-        tracker, name, ref = self.tracker, record["call"], record.get("ref")
+        self.records.append(self.stamp(record))
+        tracker, name, ref, t = self.tracker, record["call"], record.get("ref"), record["t"]
         if name == "start_dialout":
-            session = tracker.start_dialout(record["settings"], ref=ref)
+            session = tracker.start_dialout(record["settings"], ref=ref, t=t)
             self._created[SessionKind.DIALOUT] += 1
             self._planned[session.index] = f"dialout-{self._created[SessionKind.DIALOUT]}"
         elif name == "stop_dialout":
-            session = tracker.stop_dialout(record["session_id"], ref=ref)
+            session = tracker.stop_dialout(record["session_id"], ref=ref, t=t)
         else:
-            session = getattr(tracker, name)(record["settings"], ref=ref)
+            session = getattr(tracker, name)(record["settings"], ref=ref, t=t)
         if ref is not None:
             self._pending.append(_Pending(ref, Input(name), session, callback))
         assert tracker.last_entry is not None

@@ -14,12 +14,13 @@ from dialfsm._coverage import Coverage
 from dialfsm._table import Disposition, SessionKind, State
 from dialfsm._tracker import CallTracker
 from dialfsm.testing._render import Dialect
-from dialfsm.testing._room import Completion, Room
+from dialfsm.testing._room import TIMER_NAMES, Completion, Room, is_tick
 from dialfsm.testing.strategies import daily_events, json_values
 
 __all__ = ["CallFlowMachine", "FakeDaily"]
 
 _JUNK = json_values(max_leaves=3)
+
 _GHOSTS: dict[Dialect | None, st.SearchStrategy[dict[str, Any]]] = {}
 
 
@@ -46,8 +47,10 @@ class FakeDaily:
     def _call(self, record: dict[str, Any], completion: Completion | None) -> None:
         room = self._machine.room
         record["ref"] = room.new_ref()
-        note(f"bot: {json.dumps(record, default=repr)}")
-        room.call(record, completion)
+        try:
+            room.call(record, completion)
+        finally:
+            note(f"bot: {json.dumps(record, default=repr)}")
 
     def start_dialout(self, settings: Mapping[str, Any], completion: Completion | None = None) -> None:
         """The bot's ``start_dialout(settings)``."""
@@ -81,7 +84,8 @@ class CallFlowMachine(RuleBasedStateMachine):
 
     Each step Daily does one thing the current states allow: an event (in
     :attr:`dialect`), the completion of one of the bot's calls, a new dial-in,
-    a ``dialin-ready``, or ``left-meeting``.  The same inputs go to
+    a ``dialin-ready``, ``left-meeting``, or (with :attr:`allow_timeouts`) time
+    passes until a tracker timer fires.  The same inputs go to
     :attr:`tracker`, so invariants can compare the bot's view with
     ``tracker.live``, ``session.state`` and ``session.outcome``.  With
     :attr:`adversarial` set, Daily also misbehaves (duplicates, late events,
@@ -107,6 +111,9 @@ class CallFlowMachine(RuleBasedStateMachine):
     max_ready_endpoints: ClassVar[int] = 1
     #: Whether Daily may report ``left-meeting`` (the room closed under the bot).
     allow_left_meeting: ClassVar[bool] = True
+    #: Whether time may pass until the tracker's timers fire (start watchdog, ring and stop
+    #: timeouts); off by default, since a bot that does not run a tracker never hears of them.
+    allow_timeouts: ClassVar[bool] = False
     #: Whether Daily also sends duplicates, late and unknown events, and junk payloads.
     adversarial: ClassVar[bool] = False
     #: Keyword arguments for the :class:`~dialfsm.CallTracker`.
@@ -127,6 +134,7 @@ class CallFlowMachine(RuleBasedStateMachine):
             max_endpoints=self.max_ready_endpoints if self.max_dialins else 0,
             dialect=self.dialect,
             allow_left_meeting=self.allow_left_meeting,
+            allow_timeouts=self.allow_timeouts,
         )
         self.daily = FakeDaily(self)
         self.coverage = Coverage()
@@ -146,6 +154,9 @@ class CallFlowMachine(RuleBasedStateMachine):
     def on_completion(self, call: str, session_id: str | None, error: str | None) -> None:
         """Deliver the completion of one of the bot's calls (after its own ``completion`` callback)."""
 
+    def on_timer(self, timer: str, session_id: str | None) -> None:
+        """A tracker timer fired (``start_timeout``, ``ring_timeout``, ``stop_timeout``; :attr:`allow_timeouts`)."""
+
     # --- rules ----------------------------------------------------------------------------
 
     @initialize()
@@ -162,8 +173,13 @@ class CallFlowMachine(RuleBasedStateMachine):
             return
         action = data.draw(st.sampled_from(actions), label="action")
         record = self.room.render(action, data.draw)
-        note(f"daily: {json.dumps(record, default=repr)}")
+        before = self.tracker.inputs_read
         self.room.apply(action, record)
+        note(f"daily: {json.dumps(record, default=repr)}")
+        if is_tick(record):
+            for entry in self.tracker.journal[before:]:
+                if entry.name in TIMER_NAMES:
+                    self.on_timer(entry.name, entry.session.session_id if entry.session is not None else None)
         self._tell_bot(record)
 
     @precondition(lambda self: self.adversarial)
@@ -180,8 +196,8 @@ class CallFlowMachine(RuleBasedStateMachine):
         else:
             name = data.draw(st.sampled_from(("dialout-answered", "dialout-error", "dialin-connected")))
             record = {"event": name, "data": data.draw(_JUNK, label="junk")}
-        note(f"daily (misbehaving): {json.dumps(record, default=repr)}")
         self.room.feed(record)
+        note(f"daily (misbehaving): {json.dumps(record, default=repr)}")
         self._tell_bot(record)
 
     def _tell_bot(self, record: Mapping[str, Any]) -> None:
@@ -194,8 +210,10 @@ class CallFlowMachine(RuleBasedStateMachine):
 
     @invariant()
     def every_input_is_journaled(self) -> None:
-        """The tracker journaled exactly one entry per input of the run."""
-        assert self.tracker.inputs_read == len(self.room.records), (self.tracker.inputs_read, len(self.room.records))
+        """The tracker journaled exactly one entry per input of the run (clock ticks journal their timers)."""
+        inputs = sum(1 for record in self.room.records if not is_tick(record))
+        journaled = sum(1 for entry in self.tracker.journal if entry.name not in TIMER_NAMES)
+        assert journaled == inputs, (journaled, inputs)
 
     @invariant()
     def terminal_states_absorb(self) -> None:

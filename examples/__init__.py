@@ -1,1 +1,0 @@
-"""Runnable examples (the JSON Lines logs beside them are replay examples)."""

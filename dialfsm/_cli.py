@@ -172,10 +172,8 @@ def _paths(args: argparse.Namespace) -> int:
 def _coverage(args: argparse.Namespace) -> int:
     coverage = Coverage()
     for path in args.paths:
-        tracker = CallTracker(journal_limit=0, keep_history=False)
-        tracker.add_entry_listener(coverage.observe)
         try:
-            replay_path(path, tracker)
+            coverage.observe_log(path)
         except OSError as exc:
             print(f"dialfsm coverage: cannot read {path}: {exc.strerror or type(exc).__name__}", file=sys.stderr)
             return 2

@@ -16,8 +16,8 @@ do not count as transitions; they do not break a pair either.
 A :class:`Coverage` learns from :class:`~dialfsm.JournalEntry` objects: attach
 :meth:`Coverage.observe` with ``tracker.add_entry_listener`` (live), or feed it
 finished trackers with :meth:`Coverage.observe_tracker` (their sessions'
-histories).  It needs nothing but the core, so a replay can be measured
-without Hypothesis.
+histories), or replay logs with :meth:`Coverage.observe_log`.  It needs
+nothing but the core, so a replay can be measured without Hypothesis.
 """
 
 from __future__ import annotations
@@ -28,10 +28,12 @@ from typing import TYPE_CHECKING
 import attrs
 
 from dialfsm._machine import TABLES
+from dialfsm._replay import replay_path
 from dialfsm._table import Disposition, Row, SessionKind, State, Table
+from dialfsm._tracker import CallTracker
 
 if TYPE_CHECKING:
-    from dialfsm._tracker import CallTracker, JournalEntry, Session
+    from dialfsm._tracker import JournalEntry, Session
 
 __all__ = ["Coverage", "KindCoverage", "transition_pairs", "transition_rows"]
 
@@ -160,6 +162,17 @@ class Coverage:
         for step in session.history:
             self._step(step)
         self._last.pop(id(session), None)
+
+    def observe_log(self, path: str) -> None:
+        """Replay the JSON Lines log at ``path`` through a fresh tracker and count what it did.
+
+        Raises:
+            OSError: the file cannot be read.
+
+        """
+        tracker = CallTracker(journal_limit=0, keep_history=False)
+        tracker.add_entry_listener(self.observe)
+        replay_path(path, tracker)
 
     def observe_all(self, trackers: Iterable[CallTracker]) -> None:
         """Count every session of several finished trackers."""

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from dialfsm import TABLES, CallTracker, DialinState, DialoutState, SessionKind
-from dialfsm.testing import Coverage, replay, transition_pairs, transition_rows
+from dialfsm.testing import Coverage, replay, to_jsonl, transition_cover, transition_pairs, transition_rows
 from tests.helpers import PHONE, SID, dialin_in, dialout_in
 
 
@@ -83,3 +87,14 @@ def test_update_merges_two_coverages() -> None:
     a.update(b)
     assert a.report()[SessionKind.DIALOUT].transitions[0] == 4
     assert not a.complete_transitions
+
+
+def test_observe_log_replays_a_log(tmp_path: Path) -> None:
+    """observe_log counts a JSON Lines log; a tracker without history is refused by observe_tracker."""
+    log = tmp_path / "happy.jsonl"
+    log.write_text(to_jsonl(transition_cover("dialin")[0].records))
+    coverage = Coverage()
+    coverage.observe_log(str(log))
+    assert coverage.report()[SessionKind.DIALIN].transitions[0] == 2
+    with pytest.raises(ValueError, match="no history"):
+        coverage.observe_tracker(CallTracker(keep_history=False))

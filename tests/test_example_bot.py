@@ -47,13 +47,3 @@ def test_the_naive_bot_is_stranded_by_a_failed_start_and_the_failure_shrinks_to_
 def test_the_fixed_bot_survives_every_ordering() -> None:
     """Retrying on the completion's error too, once per attempt, the bot is never stranded."""
     run_state_machine_as_test(FixedBotFlow, settings=QUICK)
-
-
-def test_the_example_runs_as_a_script() -> None:
-    """``python examples/fuzz_naive_bot.py`` prints the shrunk log and the fixed bot's pass."""
-    import subprocess
-
-    result = subprocess.run([sys.executable, str(SCRIPT)], capture_output=True, text=True, check=True, timeout=120)
-    assert "naive bot: stranded" in result.stdout
-    assert '"completion": "start_dialout"' in result.stdout
-    assert "fixed bot: no failure found" in result.stdout

@@ -237,8 +237,8 @@ def test_adversarial_sequences_provoke_every_kind_of_anomaly() -> None:
 
     expected = {"UNKNOWN_SESSION", "DUPLICATE_EVENT", "LATE_EVENT", "OUT_OF_ORDER", "MALFORMED_INPUT"}
     expected |= {"UNEXPECTED_COMPLETION", "UNKNOWN_EVENT"}
-    assert seen_in_examples(adversarial_sequences(), codes, 300) >= expected
-    assert len(MUTATIONS) == 10
+    assert seen_in_examples(adversarial_sequences(), codes, 600) >= expected
+    assert len(MUTATIONS) == 11
 
 
 @given(machine_sequences(max_steps=10))
@@ -253,3 +253,17 @@ def test_records_round_trip_through_jsonl(records: list[dict[str, Any]]) -> None
     assert [(e.name, e.disposition, e.code) for e in replayed.journal] == [
         (e.name, e.disposition, e.code) for e in direct.journal
     ]
+
+
+def test_a_failing_sequence_shrinks_to_the_inputs_that_matter() -> None:
+    """Asked for a dial-out that got answered, Hypothesis shrinks to the start and (at most) two events."""
+    from hypothesis import find
+
+    def answered(records: list[dict[str, Any]]) -> bool:
+        return any("answered" in [s.value for s in session.states] for session in replay(records))
+
+    found = find(machine_sequences(), answered, settings=settings(database=None, derandomize=True))
+    names = [r.get("call") or r.get("event") for r in found]
+    assert names[0] == "start_dialout"
+    assert names[-1] == "dialout-answered"
+    assert len(names) <= 3

@@ -133,6 +133,20 @@ class Action:
         return f"<{' '.join(parts)}>"
 
 
+_KEYS: Final[tuple[tuple[str, Input | None], ...]] = (
+    *(("completion", i) for i in Input if i.kind is InputKind.CALL),
+    *(("event", i) for i in Input if i.kind is InputKind.EVENT),
+    *(("call", i) for i in Input if i.kind is InputKind.CALL),
+    ("dialout", None),
+    ("dialin", None),
+    ("ready", None),
+    ("tick", None),
+    ("left", None),
+)
+_RANK: Final = {key: rank for rank, key in enumerate(_KEYS)}
+_RANKS: Final = st.integers(0, len(_KEYS) - 1)
+
+
 class Room:
     """A simulated room around a tracker; see the module docstring for the rules it follows.
 
@@ -245,6 +259,22 @@ class Room:
                 continue  # Daily named the call: its start did not fail
             results.append(ok)
         return results
+
+    def choose(self, actions: Sequence[Action], draw: Draw) -> Action:
+        """Draw one of ``actions`` by a key that does not depend on the state (so it shrinks well).
+
+        The draw is a position in one fixed list of every kind of action
+        (completions, then events, calls and room-level happenings); the first
+        enabled kind at or after it is taken, then one of its sessions.  Deleting
+        an earlier step leaves a later step's draw meaning the same thing.
+        """
+        by_key: dict[int, list[Action]] = {}
+        for action in actions:
+            by_key.setdefault(_RANK[action.what, action.input], []).append(action)
+        start = draw(_RANKS)
+        key = min(by_key, key=lambda rank: (rank - start) % len(_KEYS))
+        group = by_key[key]
+        return group[0] if len(group) == 1 else group[draw(st.integers(0, len(group) - 1))]
 
     # --- making it happen -------------------------------------------------------------
 

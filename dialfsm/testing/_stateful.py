@@ -171,7 +171,8 @@ class CallFlowMachine(RuleBasedStateMachine):
         if not actions:
             note("daily: nothing left to do")
             return
-        action = data.draw(st.sampled_from(actions), label="action")
+        action = self.room.choose(actions, data.draw)
+        note(f"daily chose: {action!r}")
         record = self.room.render(action, data.draw)
         before = self.tracker.inputs_read
         self.room.apply(action, record)

@@ -186,6 +186,9 @@ def _kinds(kind: KindName) -> tuple[SessionKind, ...]:
     return tuple(SessionKind) if kind is None else (SessionKind(kind),)
 
 
+_GO_ON: Final = st.integers(0, 15)
+
+
 @st.composite
 def machine_sequences(
     draw: st.DrawFn,
@@ -215,11 +218,13 @@ def machine_sequences(
 
     """
     room = Room(CallTracker(), kinds=_kinds(kind), max_sessions=max_sessions, dialect=dialect)
-    for _ in range(draw(st.integers(0, max_steps))):
+    for _ in range(max_steps):
+        if not draw(_GO_ON):  # a stop marker per step: a shrinker sets it to 0 to cut the tail
+            break
         actions = room.actions(calls=True, new_dialouts=True)
         if not actions:
             break
-        action = draw(st.sampled_from(actions))
+        action = room.choose(actions, draw)
         room.apply(action, room.render(action, draw))
     return room.records
 
@@ -227,6 +232,7 @@ def machine_sequences(
 #: The ways :func:`adversarial_sequences` can spoil a sequence.
 MUTATIONS: Final = (
     "duplicate",
+    "echo",
     "drop",
     "swap",
     "move",
@@ -264,7 +270,8 @@ def adversarial_sequences(
 ) -> list[Any]:
     """A :func:`machine_sequences` sequence spoiled by one or more of :data:`MUTATIONS`.
 
-    Duplicates, drops, swaps of neighbours and moves (reorderings), events for
+    Duplicates (at once, or later: an echo), drops, swaps of neighbours and
+    moves (reorderings), events for
     sessions no one knows, events after the end of the call, known event names
     with junk payloads, unknown event names, completions of calls never made,
     and log lines that are not records at all.
@@ -281,6 +288,9 @@ def adversarial_sequences(
         n = len(records)
         if op == "duplicate" and n:
             records.insert(a % n + 1, records[a % n])
+        elif op == "echo" and n:
+            i = a % n
+            records.insert(i + 1 + b % (n - i), records[i])  # the same record again, later
         elif op == "drop" and n:
             del records[a % n]
         elif op == "swap" and n >= 2:

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 import pytest
-from hypothesis import Phase, given, settings
+from hypothesis import Phase, example, given, settings
 from hypothesis import strategies as st
 
 from dialfsm import (
@@ -217,6 +217,7 @@ def test_machine_sequences_include_the_documented_surprises() -> None:
     assert seen_in_examples(machine_sequences(dialect="daily-js"), classify) == set(conditions)
 
 
+@example([{"event": "stop_timeout", "data": None}])  # found by the fuzz profile: an event named like a timer
 @given(adversarial_sequences())
 def test_adversarial_sequences_never_raise_and_agree_with_the_dict_interpreter(records: list[Any]) -> None:
     """Spoiled sequences: one journal entry per record, and every session step still as the table says."""

@@ -22,12 +22,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from dialfsm._coverage import Coverage, KindCoverage, transition_pairs, transition_rows
+from dialfsm._inputs import TimerExpired
 from dialfsm._paths import TablePath, pair_cover, path_records, shortest_paths, state_cover, transition_cover
 from dialfsm._replay import feed_record
 from dialfsm._tracker import CallTracker, JournalEntry
 from dialfsm.testing import strategies
 from dialfsm.testing._render import DIALECTS, Dialect, render_event
-from dialfsm.testing._room import TIMER_NAMES, is_tick
+from dialfsm.testing._room import is_tick
 from dialfsm.testing._stateful import CallFlowMachine, FakeDaily
 from dialfsm.testing.strategies import (
     InvalidSettingsCase,
@@ -105,7 +106,7 @@ def replay(records: Iterable[object], tracker: CallTracker | None = None) -> Cal
 
 def inputs_journaled(tracker: CallTracker) -> int:
     """How many of the tracker's journal entries are inputs (every entry but the timers that fired)."""
-    return sum(1 for entry in tracker.journal if entry.name not in TIMER_NAMES)
+    return sum(1 for entry in tracker.journal if not isinstance(entry.input, TimerExpired))
 
 
 def to_jsonl(records: Iterable[Any]) -> str:

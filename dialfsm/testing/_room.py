@@ -47,6 +47,7 @@ from dialfsm._inputs import (
     LeftMeeting,
     ParticipantJoined,
     ParticipantLeft,
+    TimerExpired,
 )
 from dialfsm._machine import TABLES
 from dialfsm._replay import feed_record
@@ -55,7 +56,7 @@ from dialfsm._tracker import CallTracker, JournalEntry, Session
 from dialfsm.testing._render import DIALECTS, Dialect, render_event
 from dialfsm.testing._values import dialout_settings, dtmf_settings, sip_call_transfer_settings, sip_refer_settings
 
-__all__ = ["COMPLETION_ERRORS", "EVENT_ERRORS", "TIMER_NAMES", "Action", "Completion", "Draw", "Room", "is_tick"]
+__all__ = ["COMPLETION_ERRORS", "EVENT_ERRORS", "Action", "Completion", "Draw", "Room", "is_tick"]
 
 #: Error texts Daily returns in completions (verbatim samples from daily-python and the docs).
 COMPLETION_ERRORS: Final = (
@@ -71,8 +72,6 @@ EVENT_ERRORS: Final = (
     "SIP 486 Busy Here",
     "Dialout codec did not match, using fallback.",
 )
-#: The journal names of the tracker's timers (entries no record asked for).
-TIMER_NAMES: Final = frozenset(i.value for i in Input if i.kind is InputKind.TIMER)
 
 
 def is_tick(record: object) -> bool:
@@ -374,7 +373,7 @@ class Room:
         entry = self.feed(record)
         if action.what == "tick":
             for fired in self.tracker.journal[before:]:
-                if fired.name == Input.RING_TIMEOUT.value and fired.session is not None:
+                if isinstance(fired.input, TimerExpired) and fired.name == Input.RING_TIMEOUT.value and fired.session:
                     self._pending.append(_Pending(None, Input.STOP_DIALOUT, fired.session))
         if action.what == "dialin":
             self._created[SessionKind.DIALIN] += 1

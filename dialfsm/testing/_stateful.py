@@ -11,10 +11,11 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 from dialfsm._coverage import Coverage
+from dialfsm._inputs import TimerExpired
 from dialfsm._table import Disposition, SessionKind, State
 from dialfsm._tracker import CallTracker
 from dialfsm.testing._render import Dialect
-from dialfsm.testing._room import TIMER_NAMES, Completion, Room, is_tick
+from dialfsm.testing._room import Completion, Room, is_tick
 from dialfsm.testing.strategies import daily_events, json_values
 
 __all__ = ["CallFlowMachine", "FakeDaily"]
@@ -179,7 +180,7 @@ class CallFlowMachine(RuleBasedStateMachine):
         note(f"daily: {json.dumps(record, default=repr)}")
         if is_tick(record):
             for entry in self.tracker.journal[before:]:
-                if entry.name in TIMER_NAMES:
+                if isinstance(entry.input, TimerExpired):
                     self.on_timer(entry.name, entry.session.session_id if entry.session is not None else None)
         self._tell_bot(record)
 
@@ -213,7 +214,7 @@ class CallFlowMachine(RuleBasedStateMachine):
     def every_input_is_journaled(self) -> None:
         """The tracker journaled exactly one entry per input of the run (clock ticks journal their timers)."""
         inputs = sum(1 for record in self.room.records if not is_tick(record))
-        journaled = sum(1 for entry in self.tracker.journal if entry.name not in TIMER_NAMES)
+        journaled = sum(1 for entry in self.tracker.journal if not isinstance(entry.input, TimerExpired))
         assert journaled == inputs, (journaled, inputs)
 
     @invariant()

@@ -1,16 +1,20 @@
-"""The ``dialfsm`` command line: ``replay`` and ``diagram``."""
+"""The ``dialfsm`` command line: ``replay``, ``diagram``, ``paths`` and ``coverage``."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from dialfsm._coverage import Coverage
+from dialfsm._paths import TablePath, pair_cover, state_cover, transition_cover
 from dialfsm._replay import ReplayResult, replay_path
+from dialfsm._table import SessionKind
 from dialfsm._tracker import CallTracker
 from dialfsm.diagrams import DiagramError, check_diagrams, write_diagrams
 from dialfsm.timeline import Timeline, timelines, write_timelines
@@ -143,6 +147,61 @@ def _diagram(args: argparse.Namespace) -> int:
     return 0
 
 
+_COVERS = {"states": state_cover, "transitions": transition_cover, "pairs": pair_cover}
+
+
+def _paths(args: argparse.Namespace) -> int:
+    kinds = list(SessionKind) if args.kind == "all" else [SessionKind(args.kind)]
+    paths: list[TablePath] = [path for kind in kinds for path in _COVERS[args.cover](kind)]
+    if args.out is None:
+        sys.stdout.write("\n".join(path.to_jsonl() for path in paths))
+        return 0
+    try:
+        os.makedirs(args.out, exist_ok=True)
+        for number, path in enumerate(paths, start=1):
+            name = os.path.join(args.out, f"{number:02d}-{path.name}.jsonl")
+            with open(name, "w", encoding="utf-8") as stream:
+                stream.write(path.to_jsonl())
+            print(name)
+    except OSError as exc:
+        print(f"dialfsm paths: cannot write to {args.out}: {exc.strerror or type(exc).__name__}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _coverage(args: argparse.Namespace) -> int:
+    coverage = Coverage()
+    for path in args.paths:
+        try:
+            coverage.observe_log(path)
+        except OSError as exc:
+            print(f"dialfsm coverage: cannot read {path}: {exc.strerror or type(exc).__name__}", file=sys.stderr)
+            return 2
+    report = coverage.report()
+    if args.json:
+        json.dump(
+            {
+                kind.value: {
+                    "states": list(k.states),
+                    "transitions": list(k.transitions),
+                    "transition_pairs": list(k.pairs),
+                    "missing_states": list(k.missing_states),
+                    "missing_transitions": list(k.missing_transitions),
+                    "missing_transition_pairs": list(k.missing_pairs),
+                }
+                for kind, k in report.items()
+            },
+            sys.stdout,
+        )
+        sys.stdout.write("\n")
+    else:
+        for k in report.values():
+            print(k.summary())
+            for label in k.missing_transitions:
+                print(f"  missing transition: {label}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``dialfsm`` command."""
     parser = argparse.ArgumentParser(prog="dialfsm", description="Daily telephony call state machines.")
@@ -172,6 +231,26 @@ def build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="write nothing; exit 1 if the committed diagrams differ from the tables"
     )
     diagram.set_defaults(func=_diagram)
+
+    paths = sub.add_parser(
+        "paths",
+        help="print input sequences that reach every state or take every transition, as replay logs",
+        description="Paths through the tables, each a JSON Lines replay log; paths are separated by a blank line.",
+    )
+    paths.add_argument("--kind", choices=["dialout", "dialin", "all"], default="all", help="which table (default: all)")
+    paths.add_argument(
+        "--cover",
+        choices=sorted(_COVERS),
+        default="transitions",
+        help="shortest path to every state, or paths taking every transition / transition pair (default: transitions)",
+    )
+    paths.add_argument("--out", metavar="DIR", help="write one file per path into DIR instead")
+    paths.set_defaults(func=_paths)
+
+    coverage = sub.add_parser("coverage", help="state, transition and transition-pair coverage of replay logs")
+    coverage.add_argument("paths", nargs="+", metavar="PATH", help="log files (each replayed by a fresh tracker)")
+    coverage.add_argument("--json", action="store_true", help="print one JSON report")
+    coverage.set_defaults(func=_coverage)
     return parser
 
 

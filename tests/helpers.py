@@ -1,4 +1,4 @@
-"""Shared helpers for the tests: canonical paths to every state, and a plain dict interpreter."""
+"""Shared helpers for the tests: canonical paths to every state, a plain dict interpreter, the coverage gate."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from dialfsm import (
     Session,
     SessionKind,
 )
+from dialfsm.testing import Coverage
 
 SID = "5c7f0d2e-0000-4000-8000-000000000001"
 PHONE = {"phoneNumber": "+15551234567"}
@@ -27,7 +28,7 @@ PHONE = {"phoneNumber": "+15551234567"}
 
 def dialout_in(state: DialoutState, tracker: CallTracker | None = None, sid: str = SID) -> tuple[CallTracker, Session]:
     """A tracker with one dial-out driven to ``state`` by public inputs (idle excluded)."""
-    tracker = tracker or CallTracker()
+    tracker = CallTracker() if tracker is None else tracker
     session = tracker.start_dialout(PHONE)
     if state is DialoutState.CONNECTING:
         return tracker, session
@@ -51,7 +52,7 @@ def dialout_in(state: DialoutState, tracker: CallTracker | None = None, sid: str
 
 def dialin_in(state: DialinState, tracker: CallTracker | None = None, sid: str = SID) -> tuple[CallTracker, Session]:
     """A tracker with one dial-in driven to ``state`` by public inputs (idle excluded)."""
-    tracker = tracker or CallTracker()
+    tracker = CallTracker() if tracker is None else tracker
     tracker.handle("dialin-connected", {"sessionId": sid})
     session = tracker[sid]
     if state is DialinState.CONNECTED:
@@ -101,3 +102,28 @@ class DictInterpreter:
         """Whether the row for this pair decides the outcome from history."""
         row = self.rows.get((state, input_))
         return row is not None and row.outcome == BY_HISTORY
+
+
+# --- the project's own coverage gate ---------------------------------------------------
+
+#: Table coverage of the project's own Hypothesis suites, collected over the test session.
+PROJECT_COVERAGE = Coverage()
+#: The suites that feed :data:`PROJECT_COVERAGE`; the gate runs only when all of them ran.
+GATE_SUITES = frozenset(
+    {
+        "properties-dialout",
+        "properties-dialin",
+        "machine-sequences",
+        "adversarial-sequences",
+        "call-flow-machine",
+    }
+)
+#: The suites that fed :data:`PROJECT_COVERAGE` in this session.
+SUITES_RUN: set[str] = set()
+
+
+def observed(tracker: CallTracker, suite: str) -> CallTracker:
+    """Attach the project coverage collector to ``tracker`` on behalf of ``suite``; returns the tracker."""
+    tracker.add_entry_listener(PROJECT_COVERAGE.observe)
+    SUITES_RUN.add(suite)
+    return tracker

@@ -14,7 +14,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from dialfsm import (
@@ -29,7 +29,7 @@ from dialfsm import (
     SessionKind,
 )
 from dialfsm._table import DIALIN_INPUTS, DIALOUT_INPUTS
-from tests.helpers import PHONE, SID, DictInterpreter
+from tests.helpers import PHONE, SID, DictInterpreter, observed
 
 DIALOUT_TOKENS = [i for i in DIALOUT_INPUTS if i is not Input.START_DIALOUT and i.kind is not InputKind.TIMER]
 DIALIN_TOKENS = [i for i in DIALIN_INPUTS if i is not Input.DIALIN_CONNECTED] + [Input.DIALIN_CONNECTED]
@@ -146,7 +146,7 @@ class Model:
 
 
 def _run(kind: SessionKind, tokens: list[Input], engine: str = "compiled") -> CallTracker:
-    tracker = CallTracker(engine=engine)  # type: ignore[arg-type]
+    tracker = observed(CallTracker(engine=engine), f"properties-{kind.value}")  # type: ignore[arg-type]
     if kind is SessionKind.DIALOUT:
         session = tracker.start_dialout(PHONE)
     else:
@@ -172,14 +172,12 @@ def _run(kind: SessionKind, tokens: list[Input], engine: str = "compiled") -> Ca
     return tracker
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(DIALOUT_TOKENS), max_size=25))
 def test_dialout_agrees_with_the_dict_interpreter(tokens: list[Input]) -> None:
     """Any ordering of dial-out inputs: the tracker does what the table says."""
     _run(SessionKind.DIALOUT, tokens)
 
 
-@settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(DIALIN_TOKENS), max_size=25))
 def test_dialin_agrees_with_the_dict_interpreter(tokens: list[Input]) -> None:
     """Any ordering of dial-in inputs: the tracker does what the table says."""
@@ -194,7 +192,6 @@ def _journal_shape(tracker: CallTracker) -> list[tuple[object, ...]]:
 
 
 @pytest.mark.parametrize("kind", list(SessionKind))
-@settings(max_examples=150, deadline=None)
 @given(data=st.data())
 def test_compiled_dispatch_equals_the_transitions_engine(kind: SessionKind, data: st.DataObject) -> None:
     """The dispatch compiled from the Machine and the Machine itself give identical journals."""

@@ -110,15 +110,18 @@ class Engine:
     table: Table
     machine: Machine
     dispatch: Mapping[tuple[State, Input], Resolution]
-    #: ``dispatch`` flattened to tuples ``(disposition, dest, outcome, code, row is not None)``
-    #: for the tracker's hot path (one unpack instead of five attribute reads).
-    fast: Mapping[tuple[State, Input], tuple[Disposition, State, OutcomeSpec, str | None, bool]]
+    #: ``dispatch`` as ``{state: {input: (disposition, dest, outcome, code, row is not None)}}``
+    #: for the tracker's hot path: one unpack instead of five attribute reads, and no
+    #: ``(state, input)`` key tuple allocated per input (allocations drive the cyclic GC).
+    fast: Mapping[State, Mapping[Input, tuple[Disposition, State, OutcomeSpec, str | None, bool]]]
 
 
 def _engine(table: Table) -> Engine:
     machine = build_machine(table)
     dispatch = compile_dispatch(table, machine)
-    fast = {key: (r.disposition, r.dest, r.outcome, r.code, r.row is not None) for key, r in dispatch.items()}
+    fast: dict[State, dict[Input, tuple[Disposition, State, OutcomeSpec, str | None, bool]]] = {}
+    for (state, input_), r in dispatch.items():
+        fast.setdefault(state, {})[input_] = (r.disposition, r.dest, r.outcome, r.code, r.row is not None)
     return Engine(table=table, machine=machine, dispatch=dispatch, fast=fast)
 
 

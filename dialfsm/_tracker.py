@@ -262,7 +262,7 @@ class Session:
         self,
         kind: SessionKind,
         index: int,
-        dispatch: Mapping[tuple[State, Input], tuple[Disposition, State, OutcomeSpec, str | None, bool]],
+        dispatch: Mapping[State, Mapping[Input, tuple[Disposition, State, OutcomeSpec, str | None, bool]]],
         settings: DialoutSettings | None = None,
     ) -> None:
         self.kind = kind
@@ -1193,7 +1193,7 @@ class CallTracker:
     ) -> JournalEntry:
         """Apply one input to one session; journal it too when ``commit`` (the hot path, kept flat)."""
         before = session._state
-        disposition, after, outcome, code, has_row = session._dispatch[before, input_]
+        disposition, after, outcome, code, has_row = session._dispatch[before][input_]
         if disposition is _ANOMALY:
             note: str | None = _anomaly_note(session, input_, code)
         else:

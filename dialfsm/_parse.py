@@ -118,39 +118,24 @@ def _id(data: Mapping[str, object], event: str, field: str, *keys: str, required
     return value
 
 
-def _maker(cls: type[Any]) -> Callable[..., Any]:
-    """A fast positional constructor for a frozen, slotted attrs event class (fields in order).
+def _slot_setters(cls: type[Any]) -> tuple[Callable[[object, object], None], ...]:
+    """The slot descriptors' setters of a frozen, slotted attrs event class, in field order.
 
-    It sets the slots through their descriptors, skipping the frozen ``__init__``'s
-    per-field ``object.__setattr__`` calls: the hot path builds one event per input.
-    The result is equal to ``cls(**fields)``; these classes have no validators.
+    The hot parsers build events through them, skipping the frozen ``__init__``'s
+    per-field ``object.__setattr__`` calls: the result equals ``cls(**fields)``
+    (these classes have no validators).
     """
-    setters = tuple(cls.__dict__[f.name].__set__ for f in attrs.fields(cls))
+    return tuple(cls.__dict__[f.name].__set__ for f in attrs.fields(cls))
+
+
+def _maker(cls: type[Any]) -> Callable[[object], Any]:
+    """A fast constructor for a one-field event class (see :func:`_slot_setters`)."""
+    (set_field,) = _slot_setters(cls)
     new = object.__new__
-    if len(setters) == 1:
-        (s0,) = setters
 
-        def make1(v0: object) -> Any:
-            obj = new(cls)
-            s0(obj, v0)
-            return obj
-
-        return make1
-    if len(setters) == 2:
-        s0, s1 = setters
-
-        def make2(v0: object, v1: object) -> Any:
-            obj = new(cls)
-            s0(obj, v0)
-            s1(obj, v1)
-            return obj
-
-        return make2
-
-    def make(*values: object) -> Any:
+    def make(value: object) -> Any:
         obj = new(cls)
-        for setter, value in zip(setters, values, strict=True):
-            setter(obj, value)
+        set_field(obj, value)
         return obj
 
     return make
@@ -182,7 +167,7 @@ def _dialout_progress(
     cls: type[DialoutConnected | DialoutAnswered | DialoutStopped],
 ) -> Callable[[str, object], DailyEvent]:
     new = object.__new__
-    set_session, set_call = (cls.__dict__[f.name].__set__ for f in attrs.fields(cls))
+    set_session, set_call = _slot_setters(cls)
 
     def parse(event: str, raw: object) -> DailyEvent:
         # The hottest parser (one per ringing, answer and hang-up), kept flat: the fast
@@ -197,7 +182,7 @@ def _dialout_progress(
                 call_id = _sip_call_id_slow(data, event)
         elif type(call_id) is not str or not 0 < len(call_id) <= MAX_ID_LENGTH:
             call_id = _sip_call_id_slow(data, event)
-        obj = new(cls)  # fields set through their slots: see _maker
+        obj = new(cls)  # fields set through their slots: see _slot_setters
         set_session(obj, session_id)
         set_call(obj, call_id)
         return cast(DailyEvent, obj)

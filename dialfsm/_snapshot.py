@@ -280,15 +280,8 @@ def _restore(data: Mapping[str, Any]) -> CallTracker:
         if session._deadline is not None:  # the saved arming order keeps ties between equal deadlines as they were
             heapq.heappush(tracker._timers, (session._deadline, session._timer_seq, session.index, session))
         if tracker.engine == "transitions":
-            model = session._model = _model_for(tracker, session)
-            tracker._engines[session.kind].machine.add_model(model, initial=session._state)
+            tracker._attach_model(session)
     return tracker
-
-
-def _model_for(tracker: CallTracker, session: Session) -> object:
-    from dialfsm._tracker import _Model  # noqa: PLC0415  (circular at import time)
-
-    return _Model()
 
 
 def _effect(row: Mapping[str, Any], sessions: Mapping[int, Session]) -> Effect:

@@ -1158,10 +1158,14 @@ class CallTracker:
         if kind is _DIALOUT:
             self._live_dialouts += 1
         if self.engine == "transitions":
-            model = _Model()
-            self._engines[kind].machine.add_model(model, initial=session.state)
-            session._model = model
+            self._attach_model(session)
         return session
+
+    def _attach_model(self, session: Session) -> None:
+        """Give a live session its model on the shared ``transitions.Machine`` (``engine="transitions"``)."""
+        model = _Model()
+        self._engines[session.kind].machine.add_model(model, initial=session._state)
+        session._model = model
 
     def _bind(self, session: Session, session_id: str) -> None:
         session._session_id = session_id

@@ -134,6 +134,14 @@ def event_handler_class() -> type[daily.EventHandler]:
         return _HANDLER_CLASS
 
 
+#: The settings parser of each call that takes settings (the adapter sends Daily the normalised dict).
+_SETTINGS_PARSERS: Final[Mapping[str, Callable[[object], Any]]] = {
+    "send_dtmf": parse_dtmf_settings,
+    "sip_call_transfer": parse_sip_call_transfer_settings,
+    "sip_refer": parse_sip_refer_settings,
+}
+
+
 class DailyCalls:
     """One tracker wired to one daily-python ``CallClient``.
 
@@ -309,12 +317,7 @@ class DailyCalls:
             CallRefused: the tracker refused the call; Daily was not called.
 
         """
-        client = self._client()
-        ref = self._ref(ref)
-        target = self.feed.call(self.tracker.send_dtmf, settings, ref=ref, t=self._t())
-        daily_settings = parse_dtmf_settings(settings).to_daily()
-        self._invoke(client.send_dtmf, daily_settings, self._reporter("send_dtmf", ref), ref, "send_dtmf")
-        return target
+        return self._settings_call(self.tracker.send_dtmf, "send_dtmf", settings, ref)
 
     def sip_call_transfer(self, settings: Mapping[str, Any], *, ref: str | None = None) -> Session:
         """Guard, then ``client.sip_call_transfer(settings, completion)``; the completion ``(error,)`` is reported.
@@ -323,13 +326,7 @@ class DailyCalls:
             CallRefused: the tracker refused the call; Daily was not called.
 
         """
-        client = self._client()
-        ref = self._ref(ref)
-        target = self.feed.call(self.tracker.sip_call_transfer, settings, ref=ref, t=self._t())
-        daily_settings = parse_sip_call_transfer_settings(settings).to_daily()
-        reporter = self._reporter("sip_call_transfer", ref)
-        self._invoke(client.sip_call_transfer, daily_settings, reporter, ref, "sip_call_transfer")
-        return target
+        return self._settings_call(self.tracker.sip_call_transfer, "sip_call_transfer", settings, ref)
 
     def sip_refer(self, settings: Mapping[str, Any], *, ref: str | None = None) -> Session:
         """Guard, then ``client.sip_refer(settings, completion)``; the completion ``(error,)`` is reported.
@@ -338,11 +335,17 @@ class DailyCalls:
             CallRefused: the tracker refused the call; Daily was not called.
 
         """
+        return self._settings_call(self.tracker.sip_refer, "sip_refer", settings, ref)
+
+    def _settings_call(
+        self, guard: Callable[..., Session], call: str, settings: Mapping[str, Any], ref: str | None
+    ) -> Session:
+        """Guard one of the settings-taking calls, then make it on the client with Daily's camelCase settings."""
         client = self._client()
         ref = self._ref(ref)
-        target = self.feed.call(self.tracker.sip_refer, settings, ref=ref, t=self._t())
-        daily_settings = parse_sip_refer_settings(settings).to_daily()
-        self._invoke(client.sip_refer, daily_settings, self._reporter("sip_refer", ref), ref, "sip_refer")
+        target = self.feed.call(guard, settings, ref=ref, t=self._t())
+        daily_settings = _SETTINGS_PARSERS[call](settings).to_daily()  # valid: the guards passed
+        self._invoke(getattr(client, call), daily_settings, self._reporter(call, ref), ref, call)
         return target
 
     def _reporter(self, call: str, ref: str) -> Callable[[tuple[Any, ...]], None]:

@@ -17,8 +17,9 @@ both over generated input sequences and requires identical journals.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
-from typing import Final
+from typing import Final, TypeAlias
 
 import attrs
 from transitions import Machine
@@ -110,18 +111,35 @@ class Engine:
     table: Table
     machine: Machine
     dispatch: Mapping[tuple[State, Input], Resolution]
-    #: ``dispatch`` as ``{state: {input: (disposition, dest, outcome, code, row is not None)}}``
+    #: ``dispatch`` as ``{state: {input: (disposition, dest, outcome, code, row is not None, step)}}``
     #: for the tracker's hot path: one unpack instead of five attribute reads, and no
     #: ``(state, input)`` key tuple allocated per input (allocations drive the cyclic GC).
-    fast: Mapping[State, Mapping[Input, tuple[Disposition, State, OutcomeSpec, str | None, bool]]]
+    #: ``step`` is the :data:`STEP_CODE` of ``(disposition, state, dest)``, which journal rows keep.
+    fast: Mapping[State, Mapping[Input, FastCell]]
+
+
+#: A cell of :attr:`Engine.fast`.
+FastCell: TypeAlias = tuple[Disposition, State, OutcomeSpec, "str | None", bool, int]
+
+_STATE_VALUES: Final = tuple(sorted({s.value for s in DialoutState} | {s.value for s in DialinState}))
+
+#: Every ``(disposition, source state, dest state)`` a step can have, as string values,
+#: numbered: a journal row keeps the number (an int, which the cyclic GC does not track)
+#: instead of three enum members (which it does).  See ``_tracker``'s journal notes.
+STEP_KINDS: Final[tuple[tuple[str, str, str], ...]] = tuple(
+    itertools.product([d.value for d in Disposition], _STATE_VALUES, _STATE_VALUES)
+)
+#: The number of each of :data:`STEP_KINDS`.
+STEP_CODE: Final[Mapping[tuple[str, str, str], int]] = {kind: code for code, kind in enumerate(STEP_KINDS)}
 
 
 def _engine(table: Table) -> Engine:
     machine = build_machine(table)
     dispatch = compile_dispatch(table, machine)
-    fast: dict[State, dict[Input, tuple[Disposition, State, OutcomeSpec, str | None, bool]]] = {}
+    fast: dict[State, dict[Input, FastCell]] = {}
     for (state, input_), r in dispatch.items():
-        fast.setdefault(state, {})[input_] = (r.disposition, r.dest, r.outcome, r.code, r.row is not None)
+        step = STEP_CODE[r.disposition.value, state.value, r.dest.value]
+        fast.setdefault(state, {})[input_] = (r.disposition, r.dest, r.outcome, r.code, r.row is not None, step)
     return Engine(table=table, machine=machine, dispatch=dispatch, fast=fast)
 
 

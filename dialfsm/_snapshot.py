@@ -56,7 +56,7 @@ def snapshot(tracker: CallTracker) -> dict[str, Any]:
             "max_dialouts": tracker.max_dialouts,
             "allow_dialout": tracker.allow_dialout,
             "engine": tracker.engine,
-            "journal_limit": getattr(tracker._journal, "maxlen", None),
+            "journal_limit": tracker.journal_limit,
             "keep_history": tracker.keep_history,
             "finished_limit": tracker.finished_limit,
             "timeouts": None

@@ -35,9 +35,11 @@ from __future__ import annotations
 
 import heapq
 import math
+import operator
 import random
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
+from itertools import islice
 from typing import Any, Final, Literal, NamedTuple
 
 import attrs
@@ -67,7 +69,7 @@ from dialfsm._inputs import (
     StopDialout,
     TimerExpired,
 )
-from dialfsm._machine import ENGINES, Engine
+from dialfsm._machine import ENGINES, STEP_CODE, STEP_KINDS, Engine, FastCell
 from dialfsm._parse import PARSER_BY_NAME, ParseProblem, event_name, from_daily, short_repr, to_daily
 from dialfsm._policy import Effect, RetryDialout, RetryPolicy, StopCall, Timeouts
 from dialfsm._settings import (
@@ -89,7 +91,6 @@ from dialfsm._table import (
     Input,
     InputKind,
     Outcome,
-    OutcomeSpec,
     SessionKind,
     State,
     stopped_outcome,
@@ -151,6 +152,10 @@ class JournalEntry(NamedTuple):
     ``source`` and ``dest`` say which and how.  An input that reached several
     sessions (``left-meeting``) has one step per session in :attr:`steps`.
 
+    The journal and the histories keep entries compactly and build them again
+    when read: an entry read back equals the one the tracker returned, and its
+    Daily event equals (is not necessarily the same object as) the one it read.
+
     Attributes:
         seq: Position in the tracker's journal (0-based, counting every input ever read).
         name: Daily's event name, the call (``start_dialout``...), or ``<call>.ok|error``.
@@ -201,6 +206,110 @@ class JournalEntry(NamedTuple):
 
 #: Builds a JournalEntry from a 12-tuple without NamedTuple's Python-level ``__new__``.
 _new_entry: Final = tuple.__new__
+
+
+# --- how the journal and histories keep entries ---------------------------------------
+#
+# A tracker that keeps every entry (the default) grows by one entry per input, and
+# CPython's cyclic garbage collector charges for growth in GC-tracked objects: each
+# full collection walks every tracked object, and one is due whenever the objects
+# that survived into the oldest generation grow by a quarter.  Kept as JournalEntry
+# tuples (which reference the session) plus their typed events, every input left two
+# tracked objects behind and paid ~2.5 us for the collections they caused, more than
+# the rest of handle() together.
+#
+# So the journal and the histories keep each entry as a *row*: a plain tuple of
+# atoms (ints, strings, floats, None), with the disposition and the states as one
+# step number (_machine.STEP_KINDS) and a Daily event as its field values.  CPython stops tracking a
+# plain tuple of atoms at the first young collection it survives, so rows never
+# reach the oldest generation and cost the collector nothing.  The journal pairs
+# each row with its session (an object that exists anyway); history rows need none.
+# JournalEntry objects are built again from rows when they are read (equal to the
+# ones handle() returned; an event comes back equal, not identical).  Inputs
+# without a codec (the bot's calls, which carry settings objects) keep the object
+# itself in the row, and inputs that reached no session or several keep their
+# JournalEntry: both are rare and cost what they did before.
+#
+# row: (seq, name, step, code, message, t, line, codec, values)
+#   step: the number of (disposition, source state, dest state) in _machine.STEP_KINDS
+#   codec >= 0: values are the input's fields, rebuilt by _DECODERS[codec]
+#   codec == -1: values is the input object itself
+
+_Row = tuple[Any, ...]
+
+
+def _fields_getter(cls: type[Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function returning an all-atom event's field values as a plain tuple (C-speed where it can)."""
+    names = tuple(f.name for f in attrs.fields(cls))
+    if len(names) >= 2:
+        return operator.attrgetter(*names)
+    if len(names) == 1:
+        (name,) = names
+        return lambda event: (getattr(event, name),)
+    return lambda event: ()
+
+
+def _fields_maker(cls: type[Any]) -> Callable[[tuple[Any, ...]], object]:
+    names = tuple(f.name for f in attrs.fields(cls))
+    return lambda values: cls(**dict(zip(names, values, strict=True)))
+
+
+_ATOM_CLASSES: Final = (
+    DialoutConnected,
+    DialoutAnswered,
+    DialoutStopped,
+    DialoutError,
+    DialoutWarning,
+    DialinReady,
+    DialinConnected,
+    DialinStopped,
+    DialinError,
+    DialinWarning,
+    DtmfReceived,
+    ParticipantJoined,
+    ParticipantLeft,
+    LeftMeeting,
+    StopDialout,
+)
+_ENCODERS: Final[dict[type, tuple[int, Callable[[Any], tuple[Any, ...]]]]] = {
+    cls: (code, _fields_getter(cls)) for code, cls in enumerate(_ATOM_CLASSES)
+}
+_DECODERS: Final[list[Callable[[tuple[Any, ...]], object]]] = [_fields_maker(cls) for cls in _ATOM_CLASSES]
+# Completions and timers name their Input: kept as its value.
+_ENCODERS[CallCompleted] = (len(_DECODERS), lambda c: (c.call.value, c.session_id, c.error, c.ref))
+_DECODERS.append(lambda v: CallCompleted(call=Input(v[0]), session_id=v[1], error=v[2], ref=v[3]))
+_ENCODERS[TimerExpired] = (len(_DECODERS), lambda e: (e.timer.value, e.session_id, e.deadline))
+_DECODERS.append(lambda v: TimerExpired(timer=Input(v[0]), session_id=v[1], deadline=v[2]))
+
+_DISPOSITION_OF: Final[Mapping[str, Disposition]] = {d.value: d for d in Disposition}
+_STATE_OF: Final[Mapping[SessionKind, Mapping[str, State]]] = {
+    SessionKind.DIALOUT: {s.value: s for s in DialoutState},
+    SessionKind.DIALIN: {s.value: s for s in DialinState},
+}
+
+
+def _entry_of(row: _Row, session: Session) -> JournalEntry:
+    """The JournalEntry a row keeps (``session`` is the one it reached)."""
+    seq, name, step, code, message, t, line, codec, values = row
+    disposition, source, dest = STEP_KINDS[step]
+    states = _STATE_OF[session.kind]
+    return _new_entry(
+        JournalEntry,
+        (
+            seq,
+            name,
+            values if codec < 0 else _DECODERS[codec](values),
+            _DISPOSITION_OF[disposition],
+            code,
+            message,
+            t,
+            line,
+            session,
+            states[source],
+            states[dest],
+            None,
+        ),
+    )
 
 
 @attrs.define(eq=False)
@@ -262,7 +371,7 @@ class Session:
         self,
         kind: SessionKind,
         index: int,
-        dispatch: Mapping[State, Mapping[Input, tuple[Disposition, State, OutcomeSpec, str | None, bool]]],
+        dispatch: Mapping[State, Mapping[Input, FastCell]],
         settings: DialoutSettings | None = None,
     ) -> None:
         self.kind = kind
@@ -276,7 +385,7 @@ class Session:
         self._outcome: Outcome | None = None
         self._error: str | None = None
         self._error_code: ErrorCode | None = None
-        self._history: list[JournalEntry] = []
+        self._history: list[_Row] = []  # rows: see "how the journal and histories keep entries"
         self._warnings: list[str] | None = None  # created on the first warning
         self._dtmf: list[str] | None = None  # created on the first tone
         self._answered = False
@@ -345,7 +454,7 @@ class Session:
     @property
     def history(self) -> tuple[JournalEntry, ...]:
         """Every input that reached this session and what it did, in order (empty with ``keep_history=False``)."""
-        return tuple(self._history)
+        return tuple(_entry_of(row, self) for row in self._history)
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -446,9 +555,10 @@ class CallTracker:
         self._forgotten: dict[str, None] = {}
         self._pending: dict[Input, deque[_Pending]] = {call: deque() for call in _CALL_INPUTS}
         self._refs: dict[str, _Pending] = {}
-        self._journal: deque[JournalEntry] | list[JournalEntry] = (
-            [] if journal_limit is None else deque(maxlen=journal_limit)
-        )
+        self._journal_limit = journal_limit
+        # Two items per input: (session, row) for an input that reached one session,
+        # (None, JournalEntry) for any other.  See "how the journal and histories keep entries".
+        self._journal: deque[object] | list[object] = [] if journal_limit is None else deque(maxlen=2 * journal_limit)
         self._seq = 0
         self._last: JournalEntry | None = None
         self._endpoints: dict[str, None] = {}
@@ -504,7 +614,9 @@ class CallTracker:
                 self.listener_errors.append(exc)
 
     def _append(self, entry: JournalEntry) -> JournalEntry:
-        self._journal.append(entry)
+        journal = self._journal
+        journal.append(None)
+        journal.append(entry)
         self._seq += 1
         self._last = entry
         if self._entry_listeners:
@@ -553,7 +665,43 @@ class CallTracker:
     @property
     def journal(self) -> tuple[JournalEntry, ...]:
         """Every input read, in order, with what it did (the last ``journal_limit`` with a limit)."""
-        return tuple(self._journal)
+        return tuple(self._entries(self._journal))
+
+    def journal_since(self, seq: int) -> tuple[JournalEntry, ...]:
+        """The journal entries from input ``seq`` on (``seq`` as in :attr:`inputs_read`), oldest first.
+
+        Reading only the new entries after each step costs what they cost, however
+        long the journal is: ``before = tracker.inputs_read; ...;
+        tracker.journal_since(before)``.  Entries a ``journal_limit`` dropped are not there.
+        """
+        kept = len(self._journal) // 2
+        skip = max(0, seq - (self._seq - kept))
+        return tuple(self._entries(islice(self._journal, 2 * skip, None)))
+
+    @staticmethod
+    def _entries(items: Iterator[object] | deque[object] | list[object]) -> Iterator[JournalEntry]:
+        pairs: Iterator[Any] = iter(items)
+        for session in pairs:
+            kept = next(pairs)
+            yield kept if session is None else _entry_of(kept, session)
+
+    def _kept_with(self, disposition: Disposition) -> tuple[JournalEntry, ...]:
+        atom = disposition.value
+        found = []
+        pairs: Iterator[Any] = iter(self._journal)
+        for session in pairs:
+            kept = next(pairs)
+            if session is None:
+                if kept.disposition is disposition:
+                    found.append(kept)
+            elif STEP_KINDS[kept[2]][0] == atom:
+                found.append(_entry_of(kept, session))
+        return tuple(found)
+
+    @property
+    def journal_limit(self) -> int | None:
+        """How many journal entries the tracker keeps (``None``: all)."""
+        return self._journal_limit
 
     @property
     def last_entry(self) -> JournalEntry | None:
@@ -568,12 +716,12 @@ class CallTracker:
     @property
     def anomalies(self) -> tuple[JournalEntry, ...]:
         """The journal entries recorded as anomalies."""
-        return tuple(e for e in self._journal if e.disposition is _ANOMALY)
+        return self._kept_with(_ANOMALY)
 
     @property
     def refusals(self) -> tuple[JournalEntry, ...]:
         """The journal entries of refused calls."""
-        return tuple(e for e in self._journal if e.disposition is _REFUSED)
+        return self._kept_with(_REFUSED)
 
     @property
     def dialin_endpoints(self) -> tuple[str, ...]:
@@ -1197,20 +1345,25 @@ class CallTracker:
     ) -> JournalEntry:
         """Apply one input to one session; journal it too when ``commit`` (the hot path, kept flat)."""
         before = session._state
-        disposition, after, outcome, code, has_row = session._dispatch[before][input_]
+        disposition, after, outcome, code, has_row, step = session._dispatch[before][input_]
         if disposition is _ANOMALY:
             note: str | None = _anomaly_note(session, input_, code)
         else:
             if has_row and session._model is not None:
                 session._model.trigger(input_.trigger)  # the transitions engine decides the state
                 after = session._model.state
+                step = STEP_CODE[disposition.value, before.value, after.value]
             note = self._side_effects(session, input_, source, after) if input_ in _EFFECT_INPUTS else None
             if after is not before:
                 if after is _ANSWERED or after is _JOINED:
                     session._answered = True
                 session._state = after
                 session._states.append(after)
-                if self.timeouts is not None and session.kind is _DIALOUT:
+                if (
+                    self.timeouts is not None
+                    and session.kind is _DIALOUT
+                    and (t is not None or self._now is not None or session._timer is not None)
+                ):  # with no time known and no timer armed, arming would change nothing
                     self._arm(session, after, t)
             elif session._timer is _START_TIMEOUT and input_.kind in _DISARMING_KINDS:
                 session._deadline = session._timer = None  # the start watchdog saw a sign of life
@@ -1227,14 +1380,26 @@ class CallTracker:
                     )
                 if after is not before:
                     self._retire(session)
+        name = _VALUE[input_]
+        line = self._line
         entry = _new_entry(
-            JournalEntry,
-            (seq, _VALUE[input_], source, disposition, code, note, t, self._line, session, before, after, None),
+            JournalEntry, (seq, name, source, disposition, code, note, t, line, session, before, after, None)
         )
-        if self.keep_history:
-            session._history.append(entry)
+        keep_history = self.keep_history
+        if keep_history or self._journal_limit != 0:
+            encoder = _ENCODERS.get(source.__class__)
+            row = (
+                (seq, name, step, code, note, t, line, -1, source)
+                if encoder is None
+                else (seq, name, step, code, note, t, line, encoder[0], encoder[1](source))
+            )
+            if keep_history:
+                session._history.append(row)
+            if commit:
+                journal = self._journal
+                journal.append(session)
+                journal.append(row)
         if commit:
-            self._journal.append(entry)
             self._seq += 1
             self._last = entry
             if self._entry_listeners:

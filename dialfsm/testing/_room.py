@@ -372,7 +372,7 @@ class Room:
         before = self.tracker.inputs_read
         entry = self.feed(record)
         if action.what == "tick":
-            for fired in self.tracker.journal[before:]:
+            for fired in self.tracker.journal_since(before):
                 if isinstance(fired.input, TimerExpired) and fired.name == Input.RING_TIMEOUT.value and fired.session:
                     self._pending.append(_Pending(None, Input.STOP_DIALOUT, fired.session))
         if action.what == "dialin":

@@ -179,7 +179,7 @@ class CallFlowMachine(RuleBasedStateMachine):
         self.room.apply(action, record)
         note(f"daily: {json.dumps(record, default=repr)}")
         if is_tick(record):
-            for entry in self.tracker.journal[before:]:
+            for entry in self.tracker.journal_since(before):
                 if isinstance(entry.input, TimerExpired):
                     self.on_timer(entry.name, entry.session.session_id if entry.session is not None else None)
         self._tell_bot(record)

@@ -454,7 +454,7 @@ class Session:
     @property
     def history(self) -> tuple[JournalEntry, ...]:
         """Every input that reached this session and what it did, in order (empty with ``keep_history=False``)."""
-        return tuple(_entry_of(row, self) for row in self._history)
+        return tuple([_entry_of(row, self) for row in tuple(self._history)])
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -558,6 +558,9 @@ class CallTracker:
         self._journal_limit = journal_limit
         # Two items per input: (session, row) for an input that reached one session,
         # (None, JournalEntry) for any other.  See "how the journal and histories keep entries".
+        # Both go in with one extend() and are read from one tuple() copy: C calls the
+        # GIL does not switch threads inside, so a reader on another thread never sees
+        # half an input (or, with a limit, pairs shifted by an eviction).
         self._journal: deque[object] | list[object] = [] if journal_limit is None else deque(maxlen=2 * journal_limit)
         self._seq = 0
         self._last: JournalEntry | None = None
@@ -614,9 +617,7 @@ class CallTracker:
                 self.listener_errors.append(exc)
 
     def _append(self, entry: JournalEntry) -> JournalEntry:
-        journal = self._journal
-        journal.append(None)
-        journal.append(entry)
+        self._journal.extend((None, entry))
         self._seq += 1
         self._last = entry
         if self._entry_listeners:
@@ -665,7 +666,7 @@ class CallTracker:
     @property
     def journal(self) -> tuple[JournalEntry, ...]:
         """Every input read, in order, with what it did (the last ``journal_limit`` with a limit)."""
-        return tuple(self._entries(self._journal))
+        return self._entries(tuple(self._journal))
 
     def journal_since(self, seq: int) -> tuple[JournalEntry, ...]:
         """The journal entries from input ``seq`` on (``seq`` as in :attr:`inputs_read`), oldest first.
@@ -674,23 +675,20 @@ class CallTracker:
         long the journal is: ``before = tracker.inputs_read; ...;
         tracker.journal_since(before)``.  Entries a ``journal_limit`` dropped are not there.
         """
-        kept = len(self._journal) // 2
-        skip = max(0, seq - (self._seq - kept))
-        return tuple(self._entries(islice(self._journal, 2 * skip, None)))
+        journal, newest = self._journal, self._seq
+        skip = max(0, seq - (newest - len(journal) // 2))
+        return self._entries(tuple(islice(journal, 2 * skip, None)))
 
     @staticmethod
-    def _entries(items: Iterator[object] | deque[object] | list[object]) -> Iterator[JournalEntry]:
-        pairs: Iterator[Any] = iter(items)
-        for session in pairs:
-            kept = next(pairs)
-            yield kept if session is None else _entry_of(kept, session)
+    def _entries(items: tuple[Any, ...]) -> tuple[JournalEntry, ...]:
+        pairs = zip(items[::2], items[1::2], strict=True)
+        return tuple([kept if session is None else _entry_of(kept, session) for session, kept in pairs])
 
     def _kept_with(self, disposition: Disposition) -> tuple[JournalEntry, ...]:
         atom = disposition.value
-        found = []
-        pairs: Iterator[Any] = iter(self._journal)
-        for session in pairs:
-            kept = next(pairs)
+        found: list[JournalEntry] = []
+        items: tuple[Any, ...] = tuple(self._journal)
+        for session, kept in zip(items[::2], items[1::2], strict=True):
             if session is None:
                 if kept.disposition is disposition:
                     found.append(kept)
@@ -1396,9 +1394,7 @@ class CallTracker:
             if keep_history:
                 session._history.append(row)
             if commit:
-                journal = self._journal
-                journal.append(session)
-                journal.append(row)
+                self._journal.extend((session, row))
         if commit:
             self._seq += 1
             self._last = entry

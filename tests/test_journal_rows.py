@@ -11,6 +11,8 @@ GC-tracked object behind per Daily event.
 from __future__ import annotations
 
 import gc
+import sys
+import threading
 from typing import Any
 
 import pytest
@@ -123,3 +125,43 @@ def test_keeping_entries_leaves_no_gc_tracked_object_per_event(options: dict[str
     assert len(tracker.journal) == min(5 * calls, options.get("journal_limit", 5 * calls))
     assert all(s.outcome is not None for s in tracker.sessions)
     assert grown <= 10, f"{grown} GC-tracked objects left behind by {3 * calls} events"
+
+
+@pytest.mark.parametrize("limit", [None, 50])
+def test_a_reader_on_another_thread_sees_whole_inputs(limit: int | None) -> None:
+    """Reading while another thread writes: every read is a run of consecutive, whole entries."""
+    tracker = CallTracker(max_dialouts=4_000, journal_limit=limit)
+    sids = [f"sid-{i}" for i in range(4_000)]
+    for sid in sids:
+        tracker.start_completed(tracker.start_dialout({"phoneNumber": "+15551234567"}), session_id=sid)
+    done = threading.Event()
+    problems: list[str] = []
+
+    def read() -> None:
+        while not done.is_set():
+            try:
+                journals = (tracker.journal, tracker.journal_since(tracker.inputs_read - 20))
+            except Exception as exc:  # noqa: BLE001  (the test reports it)
+                problems.append(repr(exc))
+                return
+            for journal in journals:
+                seqs = [entry.seq for entry in journal]
+                if seqs != list(range(seqs[0], seqs[0] + len(seqs))) if seqs else False:
+                    problems.append(f"not consecutive: {seqs[:5]}...")
+                if any(entry.session is not None and entry.session.session_id not in sids for entry in journal):
+                    problems.append("an entry with a stranger's session")
+
+    reader = threading.Thread(target=read)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as CPython allows
+    try:
+        reader.start()
+        for sid in sids:
+            for name in ("on_dialout_connected", "on_dialout_answered", "on_dialout_stopped"):
+                tracker.handle(name, {"sessionId": sid})
+    finally:
+        done.set()
+        reader.join()
+        sys.setswitchinterval(switch)
+    assert problems == []
+    assert len(tracker.journal) == (limit or 20_000)

@@ -30,6 +30,12 @@ identifies a person, and keeps every recording replayable:
   name the provider, not the person); a ``?`` header part is replaced by
   ``?***`` (headers can carry anything); a quoted display name before
   ``<sip:...>`` becomes ``"***"``.
+* **Keys pressed** (``tones`` of ``send_dtmf``, ``tone`` of ``dtmf-event``,
+  the ``extension`` a dial-out or transfer dials after connecting) become as
+  many ``0`` s: they can be a PIN or a card number, and ``0`` is a valid key,
+  so the call still validates on replay.
+* **Display names** (``userName``, ``user_name``, ``displayName``,
+  ``display_name``) become ``***``.
 * **Kept**: session ids, participant ids, refs, Daily's event names, error
   codes, the room's own SIP endpoints from ``dialin-ready`` (they name the
   room, and replay tells endpoints apart by them), and everything else.
@@ -50,7 +56,7 @@ from dialfsm._parse import canonical_event_name
 from dialfsm._tracker import CallTracker
 from dialfsm.exceptions import DialfsmError
 
-__all__ = ["PHONE_FIELDS", "Recorder", "RecordingError", "redact_record", "redact_text"]
+__all__ = ["NAME_FIELDS", "PHONE_FIELDS", "TONE_FIELDS", "Recorder", "RecordingError", "redact_record", "redact_text"]
 
 #: Fields whose string values are phone numbers even without a leading ``+``.
 PHONE_FIELDS: Final = frozenset(
@@ -72,6 +78,11 @@ PHONE_FIELDS: Final = frozenset(
         "number",
     }
 )
+#: Fields holding keys to press (DTMF tones, a dial-out's ``extension``): every
+#: character becomes ``0`` (a PIN must not reach a log).
+TONE_FIELDS: Final = frozenset({"tones", "tone", "extension"})
+#: Fields holding a person's display name: replaced by ``***``.
+NAME_FIELDS: Final = frozenset({"userName", "user_name", "displayName", "display_name"})
 #: Fields never redacted: they identify sessions and calls, not people.
 _KEEP_FIELDS: Final = frozenset(
     {"sessionId", "session_id", "participantId", "participant_id", "ref", "sipCallId", "sip_call_id", "action"}
@@ -127,6 +138,11 @@ def redact_text(text: str, *, phone_field: bool = False) -> str:
 def _redact(value: object, key: str | None) -> object:
     if key in _KEEP_FIELDS:
         return value
+    if isinstance(value, str) and key is not None:
+        if key in TONE_FIELDS:
+            return "0" * len(value)
+        if key in NAME_FIELDS:
+            return _REDACTED_USER if value else value
     if isinstance(value, str):
         return redact_text(value, phone_field=key in PHONE_FIELDS)
     if isinstance(value, Mapping):

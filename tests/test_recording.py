@@ -188,6 +188,33 @@ def test_redacted_phone_number_still_validates() -> None:
     assert replayed.refusals == ()
 
 
+def test_keys_pressed_and_display_names_are_redacted_and_still_replay() -> None:
+    """Tones, an extension (a conference PIN) and display names never reach the log; the log still replays."""
+    stream = io.StringIO()
+    tracker = CallTracker()
+    Recorder(stream, clock=_counter().__next__).attach(tracker)
+    session = tracker.start_dialout({"phoneNumber": "+15551234567", "extension": "4417#", "displayName": "Alice Smith"})
+    tracker.start_completed(session, session_id=SID)
+    tracker.handle("dialout-answered", {"sessionId": SID})
+    tracker.send_dtmf({"sessionId": SID, "tones": "1234*"})
+    tracker.handle("dtmf-event", {"sessionId": SID, "tone": "7"})
+    tracker.handle("on_participant_joined", {"id": DIALIN, "info": {"userName": "Bob Jones", "isLocal": False}})
+    text = stream.getvalue()
+    for secret in ("4417", "Alice", "1234", '"7"', "Bob"):
+        assert secret not in text
+    records = [json.loads(line) for line in text.splitlines()]
+    assert records[0]["settings"]["extension"] == "00000"
+    assert records[0]["settings"]["displayName"] == "***"
+    assert records[3]["settings"]["tones"] == "00000"
+    assert records[4]["data"]["tone"] == "0"
+    assert records[5]["data"]["info"] == {"userName": "***", "isLocal": False}
+    lines = list(enumerate(text.splitlines(keepends=True), start=1))
+    replayed = replay_lines(lines).tracker
+    assert replayed.refusals == ()
+    assert replayed.anomalies == ()
+    assert [s.state for s in replayed] == [DialoutState.ANSWERED]
+
+
 def test_several_threads_lose_and_interleave_nothing(tmp_path: Path) -> None:
     """Eight threads writing 500 records each through one recorder: 4000 whole lines, none lost or mixed."""
     path = tmp_path / "threads.jsonl"

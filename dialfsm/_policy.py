@@ -135,6 +135,15 @@ class RetryDialout:
     delay: float
     not_before: float | None
 
+    def seconds_until_due(self, now: float | None) -> float:
+        """How long to wait before the retry, ``now`` read from the inputs' clock (``None``: unknown).
+
+        ``not_before - now`` (never negative) when both are known, else :attr:`delay`.
+        """
+        if self.not_before is None or now is None:
+            return self.delay
+        return max(0.0, self.not_before - now)
+
 
 #: Anything the tracker may ask the bot to do.
 Effect: TypeAlias = StopCall | RetryDialout

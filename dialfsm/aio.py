@@ -258,13 +258,24 @@ class AsyncTracker:
         ``time.monotonic``.  ``on_effect`` (a function or a coroutine function)
         receives each :class:`~dialfsm.StopCall` / :class:`~dialfsm.RetryDialout`;
         without it the effects stay queued for ``tracker.take_effects()``.
-        Exceptions ``on_effect`` raises are kept in :attr:`callback_errors`.
+        The adapters' ``perform`` carries both out (``on_effect=calls.perform``).
+        A coroutine it returns runs as a task of its own, so a retry waiting
+        for its time holds up no timer; cancelling ``run_timers`` cancels the
+        ones still running.  Exceptions ``on_effect`` raises are kept in
+        :attr:`callback_errors`.
         """
         loop = self._get_loop()
         wake = asyncio.Event()
+        running: set[asyncio.Future[Any]] = set()
 
         def listen(entry: JournalEntry) -> None:
             _on(loop, wake.set)
+
+        def finished(task: asyncio.Future[Any]) -> None:
+            running.discard(task)
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                self.callback_errors.append(error)
 
         self.tracker.add_entry_listener(listen)
         try:
@@ -275,7 +286,9 @@ class AsyncTracker:
                         try:
                             result = on_effect(effect)
                             if inspect.isawaitable(result):
-                                await result
+                                task = asyncio.ensure_future(result)
+                                running.add(task)
+                                task.add_done_callback(finished)
                         except Exception as exc:  # noqa: BLE001  (a bot's effect handler must not stop the timers)
                             self.callback_errors.append(exc)
                 deadline = self.tracker.next_deadline
@@ -285,6 +298,8 @@ class AsyncTracker:
                 except TimeoutError:
                     self.tracker.advance(clock())
         finally:
+            for pending in list(running):
+                pending.cancel()
             with contextlib.suppress(ValueError):
                 self.tracker.remove_entry_listener(listen)
 

@@ -40,6 +40,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from dialfsm._policy import Effect, RetryDialout, StopCall
 from dialfsm._settings import parse_dtmf_settings, parse_sip_call_transfer_settings, parse_sip_refer_settings
 from dialfsm._tracker import CallTracker, Session
 from dialfsm.threads import MAX_ERRORS, Feed, LockedTracker, LoopHandoff
@@ -274,12 +275,15 @@ class DailyCalls:
 
     # --- the bot's calls ----------------------------------------------------------------
 
-    def start_dialout(self, settings: Mapping[str, Any], *, ref: str | None = None) -> Session:
+    def start_dialout(
+        self, settings: Mapping[str, Any], *, ref: str | None = None, retry_of: Session | str | None = None
+    ) -> Session:
         """Guard, then ``client.start_dialout(session.settings, completion)``; returns the session.
 
         The completion ``(session_id, error)`` is reported to the tracker when
         daily-python calls it (binding the session's id, or ending it
-        ``rejected`` with Daily's error text).
+        ``rejected`` with Daily's error text).  ``retry_of`` links the session
+        to the failed dial-out it retries (see ``CallTracker.start_dialout``).
 
         Raises:
             CallRefused: the tracker refused the call; Daily was not called.
@@ -287,14 +291,14 @@ class DailyCalls:
         """
         client = self._client()
         ref = self._ref(ref)
-        session = self.feed.call(self.tracker.start_dialout, settings, ref=ref, t=self._t())
+        session = self.feed.call(self.tracker.start_dialout, settings, ref=ref, t=self._t(), retry_of=retry_of)
 
         def report(args: tuple[Any, ...]) -> None:
             session_id = _text(args[0]) if args else None
             error = _text(args[1]) if len(args) > 1 else None
             self.feed.post(self.tracker.start_completed, session, session_id, error, ref=ref, t=self._t())
 
-        self._invoke(client.start_dialout, session.settings, report, ref, "start_dialout", start=True)
+        self._invoke(client.start_dialout, session.settings, report, "start_dialout", start=True)
         return session
 
     def stop_dialout(self, session: Session | str, *, ref: str | None = None) -> Session:
@@ -307,7 +311,7 @@ class DailyCalls:
         client = self._client()
         ref = self._ref(ref)
         target = self.feed.call(self.tracker.stop_dialout, session, ref=ref, t=self._t())
-        self._invoke(client.stop_dialout, target.session_id, self._reporter("stop_dialout", ref), ref, "stop_dialout")
+        self._invoke(client.stop_dialout, target.session_id, self._reporter("stop_dialout", ref), "stop_dialout")
         return target
 
     def send_dtmf(self, settings: Mapping[str, Any], *, ref: str | None = None) -> Session:
@@ -337,6 +341,43 @@ class DailyCalls:
         """
         return self._settings_call(self.tracker.sip_refer, "sip_refer", settings, ref)
 
+    async def perform(self, effect: Effect) -> Session | None:
+        """Carry out an effect the tracker queued: stop a call at Daily, or place a retry when it is due.
+
+        Hand it to the timers, on the loop the tracker lives on:
+        ``AsyncTracker(calls.tracker).run_timers(on_effect=calls.perform)``.
+
+        * :class:`~dialfsm.StopCall` (the ring timeout passed):
+          ``client.stop_dialout(session_id, completion)``, its completion
+          reported like any other; the tracker already counts the stop as
+          requested.  Returns ``None``.
+        * :class:`~dialfsm.RetryDialout`: sleep until it is due on the adapter's
+          clock, then :meth:`start_dialout` with its settings and ``retry_of``.
+          Returns the new session.
+
+        Raises:
+            CallRefused: the tracker refused the retry (another dial-out is live, say).
+            TypeError: ``effect`` is not an effect.
+
+        """
+        if isinstance(effect, StopCall):
+            session = effect.session
+            if effect.session_id is None:
+                self.feed.post(self.tracker.stop_completed, session, "no session id to stop the call at Daily")
+                return None
+
+            def report(args: tuple[Any, ...]) -> None:
+                # No ref: the stop the ring timeout requested pairs with its session's oldest pending stop.
+                error = _text(args[-1]) if args else None
+                self.feed.post(self.tracker.stop_completed, session, error, t=self._t())
+
+            self._invoke(self._client().stop_dialout, effect.session_id, report, "stop_dialout")
+            return None
+        if isinstance(effect, RetryDialout):
+            await asyncio.sleep(effect.seconds_until_due(self._t()))
+            return self.start_dialout(effect.settings.to_daily(), retry_of=effect.previous)
+        raise TypeError(f"not an effect: {effect!r}")
+
     def _settings_call(
         self, guard: Callable[..., Session], call: str, settings: Mapping[str, Any], ref: str | None
     ) -> Session:
@@ -345,7 +386,7 @@ class DailyCalls:
         ref = self._ref(ref)
         target = self.feed.call(guard, settings, ref=ref, t=self._t())
         daily_settings = _SETTINGS_PARSERS[call](settings).to_daily()  # valid: the guards passed
-        self._invoke(getattr(client, call), daily_settings, self._reporter(call, ref), ref, call)
+        self._invoke(getattr(client, call), daily_settings, self._reporter(call, ref), call)
         return target
 
     def _reporter(self, call: str, ref: str) -> Callable[[tuple[Any, ...]], None]:
@@ -368,7 +409,6 @@ class DailyCalls:
         method: Callable[..., object],
         argument: object,
         report: Callable[[tuple[Any, ...]], None],
-        ref: str,
         call: str,
         *,
         start: bool = False,

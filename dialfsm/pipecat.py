@@ -26,10 +26,12 @@ Nothing here raises into pipecat: failures are kept in :attr:`PipecatCalls.error
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from dialfsm._policy import Effect, RetryDialout, StopCall
 from dialfsm._settings import parse_dtmf_settings, parse_sip_call_transfer_settings, parse_sip_refer_settings
 from dialfsm._tracker import CallTracker, Session
 from dialfsm.threads import MAX_ERRORS
@@ -135,17 +137,20 @@ class PipecatCalls:
 
     # --- the bot's calls ----------------------------------------------------------------
 
-    async def start_dialout(self, settings: Mapping[str, Any], *, ref: str | None = None) -> Session:
+    async def start_dialout(
+        self, settings: Mapping[str, Any], *, ref: str | None = None, retry_of: Session | str | None = None
+    ) -> Session:
         """Guard, ``await transport.start_dialout(session.settings)``, report its ``(session_id, error)``.
 
         Returns the session: ``connecting`` with its id bound, or ``error`` /
-        ``rejected`` with Daily's text when the start failed.
+        ``rejected`` with Daily's text when the start failed.  ``retry_of``
+        links it to the failed dial-out it retries (see ``CallTracker.start_dialout``).
 
         Raises:
             CallRefused: the tracker refused the call; pipecat was not called.
 
         """
-        session = self.tracker.start_dialout(settings, ref=ref, t=self._t())
+        session = self.tracker.start_dialout(settings, ref=ref, t=self._t(), retry_of=retry_of)
         try:
             result = await self.transport.start_dialout(session.settings)
         except Exception as exc:
@@ -208,6 +213,34 @@ class PipecatCalls:
             target,
         )
         return target
+
+    async def perform(self, effect: Effect) -> Session | None:
+        """Carry out an effect the tracker queued: stop a call at Daily, or place a retry when it is due.
+
+        Hand it to the timers: ``AsyncTracker(calls.tracker).run_timers(on_effect=calls.perform)``.
+
+        * :class:`~dialfsm.StopCall` (the ring timeout passed): ``await
+          transport.stop_dialout(session_id)`` and report its completion; the
+          tracker already counts the stop as requested.  Returns ``None``.
+        * :class:`~dialfsm.RetryDialout`: sleep until it is due on the adapter's
+          clock, then :meth:`start_dialout` with its settings and ``retry_of``.
+          Returns the new session.
+
+        Raises:
+            CallRefused: the tracker refused the retry (another dial-out is live, say).
+            TypeError: ``effect`` is not an effect.
+
+        """
+        if isinstance(effect, StopCall):
+            if effect.session_id is None:
+                self.tracker.stop_completed(effect.session, "no session id to stop the call at Daily", t=self._t())
+                return None
+            await self._run(self.transport.stop_dialout, effect.session_id, self.tracker.stop_completed, effect.session)
+            return None
+        if isinstance(effect, RetryDialout):
+            await asyncio.sleep(effect.seconds_until_due(self._t()))
+            return await self.start_dialout(effect.settings.to_daily(), retry_of=effect.previous)
+        raise TypeError(f"not an effect: {effect!r}")
 
     async def _run(
         self, method: Callable[..., Any], argument: object, completed: Callable[..., object], session: Session

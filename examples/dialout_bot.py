@@ -7,8 +7,9 @@ against a scripted log (the default)::
     .venv/bin/python examples/dialout_bot.py [examples/dialout_bot.jsonl]
 
 Against a real room, replace ``ScriptedClient`` by ``calls.create_client()``
-(after ``daily.Daily.init()``) and join the room first.  Retries and a ring
-timeout come with the core's timers.
+(after ``daily.Daily.init()``) and join the room first.  The timers task
+stops a call nobody answers within 60 s at Daily (``calls.perform``); pass
+``CallTracker(retry=RetryPolicy())`` to have failed starts retried too.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ async def run_bot(script: Path) -> int:
     calls = DailyCalls(CallTracker(), loop=asyncio.get_running_loop(), client=client)
     aio = AsyncTracker(calls.tracker)
     engine = client.play(calls.event_handler)  # daily-python's engine thread, scripted
+    timers = asyncio.create_task(aio.run_timers(on_effect=calls.perform))  # ring timeout: stop at Daily
 
     session = calls.start_dialout({"phoneNumber": "+15551234567"})  # guards first; raises CallRefused
     try:
@@ -50,6 +52,7 @@ async def run_bot(script: Path) -> int:
     await aio.wait_for(session, timeout=10)
     await asyncio.to_thread(engine.join, 5)
     await asyncio.sleep(0)  # apply what the engine posted last (it runs before this task resumes)
+    timers.cancel()
 
     print(f"ended {session.state.value} / {session.outcome and session.outcome.value}")
     print("states:", " -> ".join(state.value for state in session.states))

@@ -257,3 +257,42 @@ def test_run_timers_fires_the_ring_timeout_and_hands_over_the_effect() -> None:
     assert len(effects) == 1
     assert isinstance(effects[0], StopCall)
     assert effects[0].reason == "ring_timeout"
+
+
+def test_an_effect_handler_still_waiting_holds_up_no_timer_and_is_cancelled_with_run_timers() -> None:
+    """A coroutine on_effect runs as its own task: a retry waiting for its time does not delay the next effect."""
+    from dialfsm import RetryDialout, RetryPolicy, StopCall, Timeouts
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        tracker = CallTracker(max_dialouts=2, timeouts=Timeouts(ring=0.05), retry=RetryPolicy(base_delay=3600.0))
+        calls = AsyncTracker(tracker)
+        seen: list[object] = []
+        waiting: list[asyncio.Task[object]] = []
+
+        async def on_effect(effect: object) -> None:
+            seen.append(effect)
+            if isinstance(effect, RetryDialout):
+                waiting.append(asyncio.current_task())  # type: ignore[arg-type]
+                await asyncio.sleep(effect.seconds_until_due(loop.time()))  # an hour
+            else:
+                raise RuntimeError("the stop failed")
+
+        runner = asyncio.create_task(calls.run_timers(clock=loop.time, on_effect=on_effect))
+        failed = tracker.start_dialout({"phoneNumber": "+15551234567"}, t=loop.time())
+        tracker.start_completed(failed, None, "start_dialout timed out", t=loop.time())  # a retry, due in an hour
+        ringing = tracker.start_dialout({"phoneNumber": "+15551234567"}, t=loop.time())
+        tracker.start_completed(ringing, session_id="s2", t=loop.time())
+        tracker.handle("dialout-connected", {"sessionId": "s2"}, t=loop.time())
+        await calls.wait_for(ringing, state=DialoutState.STOPPING, timeout=2)  # the ring timeout, 50 ms later
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert [type(e) for e in seen] == [RetryDialout, StopCall]  # the stop was handed over at once
+        assert [str(e) for e in calls.callback_errors] == ["the stop failed"]
+        runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner
+        await asyncio.sleep(0)
+        assert waiting[0].cancelled()
+
+    asyncio.run(main())

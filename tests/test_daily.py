@@ -10,7 +10,17 @@ from typing import Any
 import daily
 import pytest
 
-from dialfsm import CallRefused, CallTracker, DialinState, DialoutState, Outcome, RefusalCode
+from dialfsm import (
+    CallRefused,
+    CallTracker,
+    DialinState,
+    DialoutState,
+    Outcome,
+    RefusalCode,
+    RetryDialout,
+    RetryPolicy,
+    StopCall,
+)
 from dialfsm.aio import AsyncTracker
 from dialfsm.daily import PARTICIPANT_CALLBACKS, TELEPHONY_CALLBACKS, TRACKED_CALLBACKS, DailyCalls, event_handler_class
 from dialfsm.threads import LockedTracker, LoopHandoff
@@ -278,3 +288,41 @@ def test_inputs_carry_the_adapters_clock_so_timers_arm() -> None:
     assert session.deadline == 160.0
     no_clock = DailyCalls(client=_ScriptedClient(), clock=None)
     assert no_clock.start_dialout(PHONE).deadline is None
+
+
+def test_perform_stops_a_call_and_places_a_retry_through_the_real_client() -> None:
+    """StopCall and RetryDialout carried out with the real CallClient (not joined: it answers with errors)."""
+    init_daily()
+    now = [0.0]
+    calls = DailyCalls(CallTracker(retry=RetryPolicy(seed=1, jitter=0.0)), clock=lambda: now[0])
+    client = calls.create_client()
+    tracker = calls.tracker
+    try:
+        session = tracker.start_dialout(PHONE, t=0.0)  # placed without the client: its completion is ours to give
+        tracker.start_completed(session, session_id=SID, t=0.5)
+        calls.event_handler.on_dialout_connected({"sessionId": SID})
+        now[0] = 61.0
+        tracker.advance(61.0)
+        (stop,) = tracker.take_effects()
+        assert isinstance(stop, StopCall)
+        assert asyncio.run(calls.perform(stop)) is None
+        _wait(lambda: tracker.journal[-1].name == "stop_dialout.error")
+        assert tracker.journal[-1].message == NOT_IN_CALL
+        assert session.state is DialoutState.STOPPING
+        calls.event_handler.on_dialout_stopped({"sessionId": SID})
+        assert session.outcome is Outcome.NOT_ANSWERED
+
+        failed = tracker.start_dialout(PHONE, t=70.0)
+        tracker.start_completed(failed, None, "start_dialout timed out", t=70.5)
+        (retry,) = tracker.take_effects()
+        assert isinstance(retry, RetryDialout)
+        now[0] = 80.0  # already due
+        second = asyncio.run(calls.perform(retry))
+        assert second is not None
+        assert (second.attempt, second.previous) == (2, failed)
+        _wait(lambda: second.is_terminal)
+        assert (second.outcome, second.error) == (Outcome.REJECTED, NOT_IN_CALL)
+        assert not tracker.anomalies
+        assert not calls.errors
+    finally:
+        client.release()

@@ -20,7 +20,7 @@ from pipecat.processors.frame_processor import FrameProcessorSetup
 from pipecat.transports.daily.transport import DailyTransport
 from pipecat.utils.asyncio.task_manager import TaskManager
 
-from dialfsm import CallRefused, CallTracker, DialinState, DialoutState, Outcome
+from dialfsm import CallRefused, CallTracker, DialinState, DialoutState, Outcome, RetryDialout, RetryPolicy, StopCall
 from dialfsm.aio import AsyncTracker
 from dialfsm.daily import TELEPHONY_CALLBACKS
 from dialfsm.pipecat import TRANSPORT_EVENTS, track_transport
@@ -248,6 +248,49 @@ def test_events_carry_the_adapters_clock(run: Any) -> None:
         await _settle(transport)
         assert calls.tracker.journal[-1].t == 500.0
         assert session.deadline == 560.0  # ring timeout armed from the event's time
+        await transport._client.cleanup()
+
+    run(main())
+
+
+def test_perform_stops_a_call_at_the_ring_timeout_and_places_a_due_retry(run: Any) -> None:
+    """StopCall goes to the transport's stop_dialout; RetryDialout waits its time, then starts a linked attempt."""
+
+    async def main() -> None:
+        transport = await _transport()
+        now = [0.0]
+        tracker = CallTracker(retry=RetryPolicy(seed=1, jitter=0.0))
+        calls = track_transport(transport, tracker, clock=lambda: now[0])
+        session = tracker.start_dialout(PHONE, t=0.0)
+        tracker.start_completed(session, session_id=SID, t=0.5)
+        tracker.handle("dialout-connected", {"sessionId": SID}, t=1.0)
+        now[0] = 61.0
+        tracker.advance(61.0)  # no answer in 60 s: the tracker asks the bot to stop the call
+        (stop,) = tracker.take_effects()
+        assert isinstance(stop, StopCall)
+        assert await calls.perform(stop) is None
+        # The real transport, not joined, answers the stop with an error; it pairs with the requested stop.
+        assert [(e.name, e.message) for e in tracker.journal[-1:]] == [
+            ("stop_dialout.error", "Dialout(CallState(NotInACall))")
+        ]
+        assert session.state is DialoutState.STOPPING
+        assert not tracker.anomalies
+        tracker.handle("dialout-stopped", {"sessionId": SID}, t=62.0)
+        assert session.outcome is Outcome.NOT_ANSWERED
+
+        failed = tracker.start_dialout(PHONE, t=70.0)
+        tracker.start_completed(failed, None, "start_dialout timed out", t=70.5)
+        (retry,) = tracker.take_effects()
+        assert isinstance(retry, RetryDialout)
+        assert retry.not_before == 71.5
+        now[0] = 71.499  # due in a millisecond: perform sleeps it off
+        second = await calls.perform(retry)
+        assert second is not None
+        assert (second.attempt, second.previous) == (2, failed)
+        assert second.outcome is Outcome.REJECTED  # the real engine, not joined
+        assert [type(e) for e in tracker.take_effects()] == [RetryDialout]  # attempt 3 is suggested next
+        with pytest.raises(TypeError):
+            await calls.perform("stop it")  # type: ignore[arg-type]
         await transport._client.cleanup()
 
     run(main())

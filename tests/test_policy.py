@@ -241,3 +241,20 @@ def test_retry_policy_validates() -> None:
         RetryPolicy(max_attempts=0)
     with pytest.raises(ValueError, match="jitter"):
         RetryPolicy(jitter=-1)
+
+
+def test_a_retry_says_how_long_until_it_is_due() -> None:
+    tracker = CallTracker(retry=RetryPolicy(seed=3, jitter=0.0, base_delay=2.0))
+    failed = tracker.start_dialout({"phoneNumber": "+15551234567"}, t=10.0)
+    tracker.start_completed(failed, None, "start_dialout timed out", t=11.0)
+    (retry,) = tracker.take_effects()
+    assert isinstance(retry, RetryDialout)
+    assert (retry.delay, retry.not_before) == (2.0, 13.0)
+    assert retry.seconds_until_due(12.5) == 0.5
+    assert retry.seconds_until_due(20.0) == 0.0  # overdue: at once
+    assert retry.seconds_until_due(None) == 2.0  # no clock: the delay
+    untimed = CallTracker(retry=RetryPolicy(seed=3, jitter=0.0, base_delay=2.0))
+    untimed.start_completed(untimed.start_dialout({"phoneNumber": "+15551234567"}), None, "start_dialout timed out")
+    (no_time,) = untimed.take_effects()
+    assert isinstance(no_time, RetryDialout)
+    assert no_time.seconds_until_due(50.0) == 2.0  # no not_before: the delay

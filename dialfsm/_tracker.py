@@ -70,7 +70,15 @@ from dialfsm._inputs import (
     TimerExpired,
 )
 from dialfsm._machine import ENGINES, STEP_CODE, STEP_KINDS, Engine, FastCell
-from dialfsm._parse import PARSER_BY_NAME, ParseProblem, event_name, from_daily, short_repr, to_daily
+from dialfsm._parse import (
+    PARSER_BY_NAME,
+    ParseProblem,
+    _slot_setters,
+    event_name,
+    from_daily,
+    short_repr,
+    to_daily,
+)
 from dialfsm._policy import Effect, RetryDialout, RetryPolicy, StopCall, Timeouts
 from dialfsm._settings import (
     DialoutSettings,
@@ -250,8 +258,27 @@ def _fields_getter(cls: type[Any]) -> Callable[[Any], tuple[Any, ...]]:
 
 
 def _fields_maker(cls: type[Any]) -> Callable[[tuple[Any, ...]], object]:
-    names = tuple(f.name for f in attrs.fields(cls))
-    return lambda values: cls(**dict(zip(names, values, strict=True)))
+    """The inverse of :func:`_fields_getter`: the event again, built through its slots (see ``_slot_setters``)."""
+    setters = _slot_setters(cls)
+    new = object.__new__
+    if len(setters) == 2:  # most events: unrolled, as a loop costs more than the rest of reading an entry
+        first, second = setters
+
+        def make_two(values: tuple[Any, ...]) -> object:
+            event = new(cls)
+            first(event, values[0])
+            second(event, values[1])
+            return event
+
+        return make_two
+
+    def make(values: tuple[Any, ...]) -> object:
+        event = new(cls)
+        for set_field, value in zip(setters, values, strict=True):
+            set_field(event, value)
+        return event
+
+    return make
 
 
 _ATOM_CLASSES: Final = (
@@ -277,9 +304,9 @@ _ENCODERS: Final[dict[type, tuple[int, Callable[[Any], tuple[Any, ...]]]]] = {
 _DECODERS: Final[list[Callable[[tuple[Any, ...]], object]]] = [_fields_maker(cls) for cls in _ATOM_CLASSES]
 # Completions and timers name their Input: kept as its value.
 _ENCODERS[CallCompleted] = (len(_DECODERS), lambda c: (c.call.value, c.session_id, c.error, c.ref))
-_DECODERS.append(lambda v: CallCompleted(call=Input(v[0]), session_id=v[1], error=v[2], ref=v[3]))
+_DECODERS.append(lambda v: CallCompleted(call=_INPUT_BY_VALUE[v[0]], session_id=v[1], error=v[2], ref=v[3]))
 _ENCODERS[TimerExpired] = (len(_DECODERS), lambda e: (e.timer.value, e.session_id, e.deadline))
-_DECODERS.append(lambda v: TimerExpired(timer=Input(v[0]), session_id=v[1], deadline=v[2]))
+_DECODERS.append(lambda v: TimerExpired(timer=_INPUT_BY_VALUE[v[0]], session_id=v[1], deadline=v[2]))
 
 _DISPOSITION_OF: Final[Mapping[str, Disposition]] = {d.value: d for d in Disposition}
 _STATE_OF: Final[Mapping[SessionKind, Mapping[str, State]]] = {
@@ -665,7 +692,11 @@ class CallTracker:
 
     @property
     def journal(self) -> tuple[JournalEntry, ...]:
-        """Every input read, in order, with what it did (the last ``journal_limit`` with a limit)."""
+        """Every input read, in order, with what it did (the last ``journal_limit`` with a limit).
+
+        Each read builds every entry (a microsecond or a few each); to follow a long
+        journal, read only what is new with :meth:`journal_since` or use an entry listener.
+        """
         return self._entries(tuple(self._journal))
 
     def journal_since(self, seq: int) -> tuple[JournalEntry, ...]:

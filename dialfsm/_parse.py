@@ -26,6 +26,7 @@ records (``UNKNOWN_EVENT`` or ``MALFORMED_INPUT``); nothing else escapes.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, Final, cast
 
@@ -282,6 +283,8 @@ def _dtmf(event: str, raw: object) -> DailyEvent:
         volume = None if volume is None else float(volume)
     except OverflowError:
         raise ParseProblem(AnomalyCode.MALFORMED_INPUT, f"{event}: volume is out of range") from None
+    if volume is not None and not math.isfinite(volume):  # NaN would make the event unequal to itself
+        raise ParseProblem(AnomalyCode.MALFORMED_INPUT, f"{event}: volume must be a finite number, got {volume}")
     return DtmfReceived(
         session_id=_session(data, event, required=False),
         tone=tone,

@@ -278,7 +278,7 @@ def _restore(data: Mapping[str, Any]) -> CallTracker:
         tracker._effects.append(_effect(effect, sessions))
     for session in live:
         if session._deadline is not None:  # the saved arming order keeps ties between equal deadlines as they were
-            heapq.heappush(tracker._timers, (session._deadline, session._timer_seq, session.index, session))
+            heapq.heappush(tracker._timers, (session._deadline, session._timer_seq, session.index))
         if tracker.engine == "transitions":
             tracker._attach_model(session)
     return tracker

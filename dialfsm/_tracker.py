@@ -37,9 +37,9 @@ import heapq
 import math
 import operator
 import random
+import sys
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
-from itertools import islice
 from typing import Any, Final, Literal, NamedTuple
 
 import attrs
@@ -150,6 +150,8 @@ _DISARMING_KINDS: Final = frozenset({InputKind.EVENT, InputKind.COMPLETION})
 
 
 _INPUT_BY_VALUE: Final[Mapping[str, Input]] = {i.value: i for i in Input}
+#: A queue of calls waiting for completions is compacted from this length on (see ``_trim_pending``).
+_PENDING_COMPACT_MIN: Final = 64
 
 
 class JournalEntry(NamedTuple):
@@ -303,12 +305,14 @@ _ENCODERS: Final[dict[type, tuple[int, Callable[[Any], tuple[Any, ...]]]]] = {
 }
 _DECODERS: Final[list[Callable[[tuple[Any, ...]], object]]] = [_fields_maker(cls) for cls in _ATOM_CLASSES]
 # Completions and timers name their Input: kept as its value.
-_ENCODERS[CallCompleted] = (len(_DECODERS), lambda c: (c.call.value, c.session_id, c.error, c.ref))
+_ENCODERS[CallCompleted] = (len(_DECODERS), lambda c: (_VALUE[c.call], c.session_id, c.error, c.ref))
 _DECODERS.append(lambda v: CallCompleted(call=_INPUT_BY_VALUE[v[0]], session_id=v[1], error=v[2], ref=v[3]))
 _ENCODERS[TimerExpired] = (len(_DECODERS), lambda e: (e.timer.value, e.session_id, e.deadline))
 _DECODERS.append(lambda v: TimerExpired(timer=_INPUT_BY_VALUE[v[0]], session_id=v[1], deadline=v[2]))
 
 _DISPOSITION_OF: Final[Mapping[str, Disposition]] = {d.value: d for d in Disposition}
+_CODE_ATOM: Final[Mapping[object, str]] = {c: c._value_ for c in AnomalyCode}
+_CODE_OF: Final[Mapping[str, AnomalyCode]] = {c.value: c for c in AnomalyCode}
 _STATE_OF: Final[Mapping[SessionKind, Mapping[str, State]]] = {
     SessionKind.DIALOUT: {s.value: s for s in DialoutState},
     SessionKind.DIALIN: {s.value: s for s in DialinState},
@@ -327,7 +331,7 @@ def _entry_of(row: _Row, session: Session) -> JournalEntry:
             name,
             values if codec < 0 else _DECODERS[codec](values),
             _DISPOSITION_OF[disposition],
-            code,
+            code if code is None else _CODE_OF.get(code, code),
             message,
             t,
             line,
@@ -559,8 +563,10 @@ class CallTracker:
         retry: RetryPolicy | None = None,
     ) -> None:
         for name, limit in (("journal_limit", journal_limit), ("finished_limit", finished_limit)):
-            if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
-                raise ValueError(f"{name} must be None or an int >= 0, got {limit!r}")
+            if limit is not None and (
+                isinstance(limit, bool) or not isinstance(limit, int) or not 0 <= limit <= sys.maxsize // 2
+            ):
+                raise ValueError(f"{name} must be None or an int from 0 to sys.maxsize // 2, got {short_repr(limit)}")
         if isinstance(max_dialouts, bool) or not isinstance(max_dialouts, int) or max_dialouts < 1:
             raise ValueError(f"max_dialouts must be a positive int, got {max_dialouts!r}")
         if engine not in ("compiled", "transitions"):
@@ -581,6 +587,7 @@ class CallTracker:
         #: Session ids of forgotten sessions (``finished_limit``), newest last, bounded.
         self._forgotten: dict[str, None] = {}
         self._pending: dict[Input, deque[_Pending]] = {call: deque() for call in _CALL_INPUTS}
+        self._pending_compact_at: dict[Input, int] = dict.fromkeys(_CALL_INPUTS, _PENDING_COMPACT_MIN)
         self._refs: dict[str, _Pending] = {}
         self._journal_limit = journal_limit
         # Two items per input: (session, row) for an input that reached one session,
@@ -597,7 +604,8 @@ class CallTracker:
         self.retry_policy = retry
         self._rng = random.Random(None if retry is None else retry.seed)
         self._now: float | None = None
-        self._timers: list[tuple[float, int, int, Session]] = []  # heap: (deadline, tiebreak, index, session)
+        # heap of (deadline, tiebreak, session index): atoms, which the cyclic GC stops tracking
+        self._timers: list[tuple[float, int, int]] = []
         self._timer_seq = 0
         self._effects: list[Effect] = []
         self._start_refs: dict[str, Session] = {}
@@ -703,15 +711,31 @@ class CallTracker:
         """The journal entries from input ``seq`` on (``seq`` as in :attr:`inputs_read`), oldest first.
 
         Reading only the new entries after each step costs what they cost, however
-        long the journal is: ``before = tracker.inputs_read; ...;
-        tracker.journal_since(before)``.  Entries a ``journal_limit`` dropped are not there.
+        long the journal is (with a ``journal_limit``, plus a copy of the kept
+        references): ``before = tracker.inputs_read; ...; tracker.journal_since(before)``.
+        Entries a ``journal_limit`` dropped are not there.  Safe to call while
+        another thread feeds the tracker: it sees whole inputs, from ``seq`` on.
+
+        Raises:
+            TypeError: ``seq`` is not an int.
+
         """
-        journal, newest = self._journal, self._seq
-        skip = max(0, seq - (newest - len(journal) // 2))
-        return self._entries(tuple(islice(journal, 2 * skip, None)))
+        if isinstance(seq, bool) or not isinstance(seq, int):
+            raise TypeError(f"seq must be an int, got {short_repr(seq)}")
+        journal: Any = self._journal
+        # The oldest kept entry's seq is read from the same copy as the entries: a
+        # writer on another thread can neither shift it nor add between the two.
+        if isinstance(journal, list):  # never evicts: its first entry stays, and a slice is one C call
+            if not journal or seq <= journal[1][0]:
+                return self._entries(journal[:])
+            return self._entries(journal[2 * (seq - journal[1][0]) :])
+        items: tuple[Any, ...] = tuple(journal)  # bounded by journal_limit
+        if not items or seq <= items[1][0]:
+            return self._entries(items)
+        return self._entries(items[2 * (seq - items[1][0]) :])
 
     @staticmethod
-    def _entries(items: tuple[Any, ...]) -> tuple[JournalEntry, ...]:
+    def _entries(items: tuple[Any, ...] | list[Any]) -> tuple[JournalEntry, ...]:
         pairs = zip(items[::2], items[1::2], strict=True)
         return tuple([kept if session is None else _entry_of(kept, session) for session, kept in pairs])
 
@@ -1221,6 +1245,7 @@ class CallTracker:
         pending.done = True
         if pending.ref is not None and self._refs.get(pending.ref) is pending:
             del self._refs[pending.ref]
+        self._trim_pending(call)
         target = pending.session
         if call is Input.START_DIALOUT and completion.session_id is not None and completion.error is None:
             conflict = self._bind_from_completion(target, completion.session_id)
@@ -1228,6 +1253,21 @@ class CallTracker:
                 return self._record(name, completion, _ANOMALY, AnomalyCode.UNEXPECTED_COMPLETION, conflict, t=t)
         input_ = _COMPLETION_INPUT[call, completion.error is None]
         return self._apply_one(target, input_, completion, t)
+
+    def _trim_pending(self, call: Input) -> None:
+        """Drop the completed calls from a queue of calls waiting for completions.
+
+        From the front at once; the ones stuck behind a call still waiting (its
+        completion may yet come) when they outnumber the waiting ones, so the
+        queue stays within twice the calls really waiting, at O(1) amortised.
+        """
+        queue = self._pending[call]
+        while queue and queue[0].done:
+            queue.popleft()
+        if len(queue) >= self._pending_compact_at[call]:
+            waiting = deque(p for p in queue if not p.done)
+            self._pending[call] = waiting
+            self._pending_compact_at[call] = max(_PENDING_COMPACT_MIN, 2 * len(waiting))
 
     def _bind_from_completion(self, session: Session, session_id: str) -> str | None:
         if session.session_id == session_id:
@@ -1417,11 +1457,14 @@ class CallTracker:
         keep_history = self.keep_history
         if keep_history or self._journal_limit != 0:
             encoder = _ENCODERS.get(source.__class__)
-            row = (
-                (seq, name, step, code, note, t, line, -1, source)
-                if encoder is None
-                else (seq, name, step, code, note, t, line, encoder[0], encoder[1](source))
-            )
+            codec, values = -1, source
+            if encoder is not None:
+                try:
+                    codec, values = encoder[0], encoder[1](source)
+                except Exception:  # noqa: BLE001  (an odd field: keep the input itself; the step is applied)
+                    codec, values = -1, source
+            # An anomaly's code is kept as its string: the enum member would keep the row tracked.
+            row = (seq, name, step, code if code is None else _CODE_ATOM.get(code, code), note, t, line, codec, values)
             if keep_history:
                 session._history.append(row)
             if commit:
@@ -1497,7 +1540,7 @@ class CallTracker:
         session._deadline, session._timer = base + seconds, timer
         self._timer_seq += 1
         session._timer_seq = self._timer_seq
-        heapq.heappush(self._timers, (base + seconds, self._timer_seq, session.index, session))
+        heapq.heappush(self._timers, (base + seconds, self._timer_seq, session.index))
 
     def _clock(self, now: float) -> None:
         if self._now is None or now > self._now:
@@ -1509,10 +1552,11 @@ class CallTracker:
         fired = []
         timers = self._timers
         while timers and timers[0][0] <= now:
-            deadline, _, _, session = heapq.heappop(timers)
-            timer = session._timer
-            if timer is None or session._deadline != deadline or session.is_terminal:
-                continue  # disarmed or re-armed since: a stale heap entry
+            deadline, _, index = heapq.heappop(timers)
+            session = self._sessions.get(index)
+            timer = None if session is None else session._timer
+            if session is None or timer is None or session._deadline != deadline or session.is_terminal:
+                continue  # disarmed, re-armed or forgotten since: a stale heap entry
             session._deadline = session._timer = None
             event = TimerExpired(timer=timer, session_id=session.session_id, deadline=deadline)
             fired.append(self._apply_one(session, timer, event, deadline))
@@ -1550,8 +1594,14 @@ class CallTracker:
         """When the next armed timer fires (seconds on the inputs' clock), or ``None``."""
         timers = self._timers
         while timers:
-            deadline, _, _, session = timers[0]
-            if session._timer is not None and session._deadline == deadline and not session.is_terminal:
+            deadline, _, index = timers[0]
+            session = self._sessions.get(index)
+            if (
+                session is not None
+                and session._timer is not None
+                and session._deadline == deadline
+                and not session.is_terminal
+            ):
                 return deadline
             heapq.heappop(timers)
         return None

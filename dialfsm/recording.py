@@ -31,11 +31,12 @@ identifies a person, and keeps every recording replayable:
   ``?***`` (headers can carry anything); a quoted display name before
   ``<sip:...>`` becomes ``"***"``.
 * **Keys pressed** (``tones`` of ``send_dtmf``, ``tone`` of ``dtmf-event``,
-  the ``extension`` a dial-out or transfer dials after connecting) become as
-  many ``0`` s: they can be a PIN or a card number, and ``0`` is a valid key,
-  so the call still validates on replay.
+  the ``extension`` a dial-out or transfer dials after connecting) become
+  ``0`` s: they can be a PIN or a card number.  ``0`` is a valid key and any
+  character that is no key stays, so a call valid live is valid on replay and
+  one refused live is refused on replay.
 * **Display names** (``userName``, ``user_name``, ``displayName``,
-  ``display_name``) become ``***``.
+  ``display_name``) become as many ``*`` s (a name too long for Daily stays too long).
 * **Kept**: session ids, participant ids, refs, Daily's event names, error
   codes, the room's own SIP endpoints from ``dialin-ready`` (they name the
   room, and replay tells endpoints apart by them), and everything else.
@@ -53,6 +54,7 @@ from types import TracebackType
 from typing import IO, Any, Final
 
 from dialfsm._parse import canonical_event_name
+from dialfsm._settings import DTMF_TONES
 from dialfsm._tracker import CallTracker
 from dialfsm.exceptions import DialfsmError
 
@@ -139,10 +141,10 @@ def _redact(value: object, key: str | None) -> object:
     if key in _KEEP_FIELDS:
         return value
     if isinstance(value, str) and key is not None:
-        if key in TONE_FIELDS:
-            return "0" * len(value)
-        if key in NAME_FIELDS:
-            return _REDACTED_USER if value else value
+        if key in TONE_FIELDS:  # keys become 0; what is no key stays, so a call refused live is refused on replay
+            return "".join("0" if c in DTMF_TONES else c for c in value) if key != "extension" else "0" * len(value)
+        if key in NAME_FIELDS:  # length kept: a name too long for Daily stays too long
+            return "*" * len(value)
     if isinstance(value, str):
         return redact_text(value, phone_field=key in PHONE_FIELDS)
     if isinstance(value, Mapping):

@@ -183,9 +183,9 @@ def test_redacted_phone_number_still_validates() -> None:
     Recorder(stream, clock=_counter().__next__).attach(tracker)
     tracker.start_dialout({"phoneNumber": "+442071234567", "callerId": "+15551234567"})
     lines = [(n, line) for n, line in enumerate(stream.getvalue().splitlines(keepends=True), start=1)]
-    replayed = replay_lines(lines).tracker
-    assert [s.state for s in replayed] == [DialoutState.CONNECTING]
-    assert replayed.refusals == ()
+    result = replay_lines(lines)  # the replay's tracker keeps no journal: its report lists what went wrong
+    assert [s.state for s in result.tracker] == [DialoutState.CONNECTING]
+    assert result.clean
 
 
 def test_keys_pressed_and_display_names_are_redacted_and_still_replay() -> None:
@@ -204,15 +204,37 @@ def test_keys_pressed_and_display_names_are_redacted_and_still_replay() -> None:
         assert secret not in text
     records = [json.loads(line) for line in text.splitlines()]
     assert records[0]["settings"]["extension"] == "00000"
-    assert records[0]["settings"]["displayName"] == "***"
+    assert records[0]["settings"]["displayName"] == "*" * len("Alice Smith")
     assert records[3]["settings"]["tones"] == "00000"
     assert records[4]["data"]["tone"] == "0"
-    assert records[5]["data"]["info"] == {"userName": "***", "isLocal": False}
+    assert records[5]["data"]["info"] == {"userName": "*" * len("Bob Jones"), "isLocal": False}
     lines = list(enumerate(text.splitlines(keepends=True), start=1))
-    replayed = replay_lines(lines).tracker
-    assert replayed.refusals == ()
-    assert replayed.anomalies == ()
-    assert [s.state for s in replayed] == [DialoutState.ANSWERED]
+    result = replay_lines(lines)
+    assert result.rejected == []
+    assert result.anomalies == []
+    assert [s.state for s in result.tracker] == [DialoutState.ANSWERED]
+
+
+def test_redaction_keeps_what_was_refused_refused() -> None:
+    """Characters that are no DTMF key and a too-long display name survive masking: the same refusals on replay."""
+    stream = io.StringIO()
+    tracker = CallTracker()
+    Recorder(stream, clock=_counter().__next__).attach(tracker)
+    with pytest.raises(CallRefused, match="INVALID_SETTINGS"):
+        tracker.start_dialout({"phoneNumber": "+15551234567", "displayName": "x" * 200})
+    session = tracker.start_dialout({"phoneNumber": "+15551234567"})
+    tracker.start_completed(session, session_id=SID)
+    tracker.handle("dialout-answered", {"sessionId": SID})
+    for tones in ("12a", "1,2"):
+        with pytest.raises(CallRefused, match="INVALID_SETTINGS"):
+            tracker.send_dtmf({"sessionId": SID, "tones": tones})
+    text = stream.getvalue()
+    assert '"tones": "00a"' in text
+    assert '"tones": "0,0"' in text
+    result = replay_lines(list(enumerate(text.splitlines(keepends=True), start=1)))
+    assert [(r["call"], r["code"]) for r in result.rejected] == [(e.name, e.code) for e in tracker.refusals]
+    assert len(result.rejected) == 3
+    assert [s.state for s in result.tracker] == [s.state for s in tracker]
 
 
 def test_several_threads_lose_and_interleave_nothing(tmp_path: Path) -> None:

@@ -157,3 +157,11 @@ class SessionEnded(DialfsmError):
         self.session = session
         self.states = states
         self.outcomes = outcomes
+
+    def __reduce__(self) -> tuple[object, tuple[object, ...]]:
+        """Pickle by what it was made from (the default would call ``__init__`` with the message)."""
+        return (_session_ended, (self.session, self.states, self.outcomes))
+
+
+def _session_ended(session: Session, states: Set[object] | None, outcomes: Set[object] | None) -> SessionEnded:
+    return SessionEnded(session, states=states, outcomes=outcomes)

@@ -234,6 +234,21 @@ def test_session_ended_message_names_what_was_awaited() -> None:
     assert "#0" in str(exc)
 
 
+def test_session_ended_survives_pickling() -> None:
+    """Exceptions cross process boundaries (multiprocessing, test runners): this one comes back whole."""
+    import pickle
+
+    tracker = CallTracker()
+    session = tracker.start_dialout(PHONE)
+    tracker.start_completed(session, error="x")
+    exc = SessionEnded(session, states=frozenset({DialoutState.ANSWERED}), outcomes=frozenset({Outcome.COMPLETED}))
+    back = pickle.loads(pickle.dumps(exc))
+    assert type(back) is SessionEnded
+    assert str(back) == str(exc)
+    assert (back.session.state, back.session.outcome) == (session.state, session.outcome)
+    assert (back.states, back.outcomes) == (exc.states, exc.outcomes)
+
+
 def test_run_timers_fires_the_ring_timeout_and_hands_over_the_effect() -> None:
     """With run_timers on the loop, a call that rings too long is stopped without any further input."""
     from dialfsm import StopCall, Timeouts

@@ -111,13 +111,17 @@ class StopCall:
     """The tracker asks the bot to stop a dial-out at Daily (the ring timeout passed).
 
     Call Daily's ``stop_dialout(session_id)`` and report its completion with
-    ``tracker.stop_completed(session, error)``; do not call ``tracker.stop_dialout``
-    (the tracker already counts the stop as requested).
+    ``tracker.stop_completed(session, error, ref=effect.ref)``; do not call
+    ``tracker.stop_dialout`` (the tracker already counts the stop as requested).
+    If the call ended before you could stop it, ``tracker.withdraw(effect)``
+    instead: no completion will come.  The adapters' ``perform`` does all this.
     """
 
     session: Session
     session_id: str | None
     reason: str
+    #: The ref of the stop the tracker registered, to report its completion with.
+    ref: str | None = None
 
 
 @attrs.frozen(kw_only=True)

@@ -133,7 +133,7 @@ def _session_row(s: Session, sessions: Mapping[int, Session]) -> dict[str, Any]:
 
 def _effect_row(effect: Effect) -> dict[str, Any]:
     if isinstance(effect, StopCall):
-        return {"type": "stop", "session": effect.session.index, "reason": effect.reason}
+        return {"type": "stop", "session": effect.session.index, "reason": effect.reason, "ref": effect.ref}
     return {
         "type": "retry",
         "previous": effect.previous.index,
@@ -287,7 +287,9 @@ def _restore(data: Mapping[str, Any]) -> CallTracker:
 def _effect(row: Mapping[str, Any], sessions: Mapping[int, Session]) -> Effect:
     if row["type"] == "stop":
         session = sessions[row["session"]]
-        return StopCall(session=session, session_id=session.session_id, reason=_str(row["reason"]))
+        return StopCall(
+            session=session, session_id=session.session_id, reason=_str(row["reason"]), ref=_str_or_none(row.get("ref"))
+        )
     if row["type"] == "retry":
         previous = sessions[row["previous"]]
         if previous._settings is None:

@@ -485,7 +485,7 @@ class Session:
     @property
     def history(self) -> tuple[JournalEntry, ...]:
         """Every input that reached this session and what it did, in order (empty with ``keep_history=False``)."""
-        return tuple([_entry_of(row, self) for row in tuple(self._history)])
+        return tuple([_entry_of(row, self) for row in self._history[:]])
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -592,9 +592,11 @@ class CallTracker:
         self._journal_limit = journal_limit
         # Two items per input: (session, row) for an input that reached one session,
         # (None, JournalEntry) for any other.  See "how the journal and histories keep entries".
-        # Both go in with one extend() and are read from one tuple() copy: C calls the
-        # GIL does not switch threads inside, so a reader on another thread never sees
-        # half an input (or, with a limit, pairs shifted by an eviction).
+        # Both go in with one extend() and are read from one copy (_journal_copy): C calls
+        # the GIL does not switch threads inside, so a reader on another thread never sees
+        # half an input (or, with a limit, pairs shifted by an eviction).  Only a finalizer
+        # run by a collection during the copy can let a writer in: a deque then raises and
+        # the copy is taken again; a list only grows, and its slice reads it afterwards.
         self._journal: deque[object] | list[object] = [] if journal_limit is None else deque(maxlen=2 * journal_limit)
         self._seq = 0
         self._last: JournalEntry | None = None
@@ -705,7 +707,19 @@ class CallTracker:
         Each read builds every entry (a microsecond or a few each); to follow a long
         journal, read only what is new with :meth:`journal_since` or use an entry listener.
         """
-        return self._entries(tuple(self._journal))
+        return self._entries(self._journal_copy())
+
+    def _journal_copy(self) -> list[Any] | tuple[Any, ...]:
+        """The journal's items, copied by one C call (see the constructor's note on threads)."""
+        journal = self._journal
+        if isinstance(journal, list):
+            return journal[:]  # reads the items after allocating the copy: a writer cannot move them under it
+        for _ in range(1000):
+            try:
+                return tuple(journal)
+            except RuntimeError:  # a writer on another thread ran while a finalizer let go of the GIL: again
+                continue
+        return tuple(journal)
 
     def journal_since(self, seq: int) -> tuple[JournalEntry, ...]:
         """The journal entries from input ``seq`` on (``seq`` as in :attr:`inputs_read`), oldest first.
@@ -713,8 +727,10 @@ class CallTracker:
         Reading only the new entries after each step costs what they cost, however
         long the journal is (with a ``journal_limit``, plus a copy of the kept
         references): ``before = tracker.inputs_read; ...; tracker.journal_since(before)``.
-        Entries a ``journal_limit`` dropped are not there.  Safe to call while
-        another thread feeds the tracker: it sees whole inputs, from ``seq`` on.
+        Entries a ``journal_limit`` dropped are not there.  Read while another
+        thread feeds the tracker, it sees whole inputs from ``seq`` on (a copy a
+        write interrupts is taken again); to read several things consistently,
+        hold the feed's lock (:class:`~dialfsm.threads.LockedTracker`).
 
         Raises:
             TypeError: ``seq`` is not an int.
@@ -729,7 +745,7 @@ class CallTracker:
             if not journal or seq <= journal[1][0]:
                 return self._entries(journal[:])
             return self._entries(journal[2 * (seq - journal[1][0]) :])
-        items: tuple[Any, ...] = tuple(journal)  # bounded by journal_limit
+        items = self._journal_copy()  # bounded by journal_limit
         if not items or seq <= items[1][0]:
             return self._entries(items)
         return self._entries(items[2 * (seq - items[1][0]) :])
@@ -742,7 +758,7 @@ class CallTracker:
     def _kept_with(self, disposition: Disposition) -> tuple[JournalEntry, ...]:
         atom = disposition.value
         found: list[JournalEntry] = []
-        items: tuple[Any, ...] = tuple(self._journal)
+        items = self._journal_copy()
         for session, kept in zip(items[::2], items[1::2], strict=True):
             if session is None:
                 if kept.disposition is disposition:
@@ -1515,8 +1531,13 @@ class CallTracker:
             return text
         if timer is _RING_TIMEOUT:
             # The tracker stops the call on the bot's behalf: a stop call now waits for its completion.
-            self._pending[Input.STOP_DIALOUT].append(_Pending(call=Input.STOP_DIALOUT, session=session, ref=None))
-            self._effects.append(StopCall(session=session, session_id=session.session_id, reason="ring_timeout"))
+            ref = f"ring_timeout#{self._seq}"
+            pending = _Pending(call=Input.STOP_DIALOUT, session=session, ref=ref)
+            self._pending[Input.STOP_DIALOUT].append(pending)
+            self._refs[ref] = pending
+            self._effects.append(
+                StopCall(session=session, session_id=session.session_id, reason="ring_timeout", ref=ref)
+            )
             return f"no answer within {timeouts.ring:g} s: the bot is asked to stop the call"
         return f"no dialout-stopped within {timeouts.stop:g} s: taken as stopped"
 
@@ -1630,9 +1651,38 @@ class CallTracker:
         return restore(data)
 
     def take_effects(self) -> list[Effect]:
-        """The effects queued since the last call (stop a call, retry a dial-out), oldest first."""
+        """The effects queued since the last call (stop a call, retry a dial-out), oldest first.
+
+        A stop whose call has ended meanwhile is withdrawn (see :meth:`withdraw`), not handed over.
+        """
         effects, self._effects = self._effects, []
-        return effects
+        moot = [e for e in effects if isinstance(e, StopCall) and e.session.is_terminal]
+        for effect in moot:
+            self.withdraw(effect, reason="the call ended before it was stopped")
+        return [e for e in effects if e not in moot] if moot else effects
+
+    def withdraw(self, effect: Effect, *, reason: str = "not carried out", t: float | None = None) -> JournalEntry:
+        """Tell the tracker an effect will not be carried out; journaled (``JOURNALED``).  Never raises.
+
+        For a :class:`StopCall`, the stop the tracker registered then waits for
+        no completion (a stop for a call that already ended is never sent).  The
+        effect leaves the queue if it is still there.  No session changes.
+        """
+        t = None if t is None else _valid_time(t)
+        try:
+            self._effects = [e for e in self._effects if e is not effect]
+            if isinstance(effect, StopCall) and effect.ref is not None:
+                pending = self._refs.pop(effect.ref, None)
+                if pending is not None:
+                    pending.done = True
+                    self._trim_pending(Input.STOP_DIALOUT)
+            kind = "stop" if isinstance(effect, StopCall) else "retry" if isinstance(effect, RetryDialout) else None
+        except Exception:  # noqa: BLE001  (not an effect of this tracker: journaled as such)
+            kind = None
+        if kind is None:
+            return self._record("withdraw", effect, _ANOMALY, AnomalyCode.MALFORMED_INPUT, "not an effect", t=t)
+        text = reason if isinstance(reason, str) and len(reason) <= 200 else short_repr(reason)
+        return self._record(f"{kind} withdrawn", effect, _JOURNALED, message=text, t=t)
 
     def _retire(self, session: Session) -> None:
         self._live.pop(session.index, None)

@@ -40,6 +40,7 @@ from dialfsm._policy import Effect
 from dialfsm._table import DialinState, DialoutState, Disposition, Outcome
 from dialfsm._tracker import CallTracker, JournalEntry, Session
 from dialfsm.exceptions import SessionEnded
+from dialfsm.threads import MAX_ERRORS
 
 __all__ = ["AsyncTracker", "SessionEnded", "TransitionStream"]
 
@@ -274,7 +275,7 @@ class AsyncTracker:
         def finished(task: asyncio.Future[Any]) -> None:
             running.discard(task)
             error = None if task.cancelled() else task.exception()
-            if error is not None:
+            if error is not None and len(self.callback_errors) < MAX_ERRORS:
                 self.callback_errors.append(error)
 
         self.tracker.add_entry_listener(listen)
@@ -286,11 +287,13 @@ class AsyncTracker:
                         try:
                             result = on_effect(effect)
                             if inspect.isawaitable(result):
-                                task = asyncio.ensure_future(result)
+                                # Our own task around it: cancelling run_timers cancels it, never the bot's future.
+                                task = loop.create_task(_awaited(result))
                                 running.add(task)
                                 task.add_done_callback(finished)
                         except Exception as exc:  # noqa: BLE001  (a bot's effect handler must not stop the timers)
-                            self.callback_errors.append(exc)
+                            if len(self.callback_errors) < MAX_ERRORS:
+                                self.callback_errors.append(exc)
                 deadline = self.tracker.next_deadline
                 delay = None if deadline is None else max(0.0, deadline - clock())
                 try:
@@ -336,7 +339,8 @@ class AsyncTracker:
                     _TASKS.add(task)
                     task.add_done_callback(_TASKS.discard)
             except Exception as exc:  # noqa: BLE001  (a user callback must not break the event path)
-                self.callback_errors.append(exc)
+                if len(self.callback_errors) < MAX_ERRORS:
+                    self.callback_errors.append(exc)
 
         def listen(entry: JournalEntry) -> None:
             for step in entry.steps:
@@ -364,9 +368,17 @@ async def _guarded(awaitable: Awaitable[object], errors: list[BaseException]) ->
     try:
         await awaitable
     except Exception as exc:  # noqa: BLE001  (kept, like a sync callback's)
-        errors.append(exc)
+        if len(errors) < MAX_ERRORS:
+            errors.append(exc)
 
 
 def _resolve(future: asyncio.Future[Session], session: Session) -> None:
     if not future.done():
         future.set_result(session)
+
+
+async def _awaited(awaitable: Awaitable[Any]) -> Any:
+    """Await ``awaitable`` in a task of its own; a future the bot owns is shielded from our cancellation."""
+    if asyncio.iscoroutine(awaitable):
+        return await awaitable
+    return await asyncio.shield(awaitable)

@@ -350,7 +350,8 @@ class DailyCalls:
         * :class:`~dialfsm.StopCall` (the ring timeout passed):
           ``client.stop_dialout(session_id, completion)``, its completion
           reported like any other; the tracker already counts the stop as
-          requested.  Returns ``None``.
+          requested.  A call that ended meanwhile (or has no id) is not
+          stopped: the effect is withdrawn.  Returns ``None``.
         * :class:`~dialfsm.RetryDialout`: sleep until it is due on the adapter's
           clock, then :meth:`start_dialout` with its settings and ``retry_of``.
           Returns the new session.
@@ -362,16 +363,22 @@ class DailyCalls:
         """
         if isinstance(effect, StopCall):
             session = effect.session
-            if effect.session_id is None:
-                self.feed.post(self.tracker.stop_completed, session, "no session id to stop the call at Daily")
+            ended = self.feed.call(getattr, session, "is_terminal")
+            if ended or effect.session_id is None:
+                why = "the call ended before it was stopped" if ended else "no session id"
+                self.feed.call(self.tracker.withdraw, effect, reason=why, t=self._t())
                 return None
+            try:
+                client = self._client()
+            except RuntimeError:
+                self.feed.call(self.tracker.withdraw, effect, reason="no CallClient", t=self._t())
+                raise
 
             def report(args: tuple[Any, ...]) -> None:
-                # No ref: the stop the ring timeout requested pairs with its session's oldest pending stop.
                 error = _text(args[-1]) if args else None
-                self.feed.post(self.tracker.stop_completed, session, error, t=self._t())
+                self.feed.post(self.tracker.stop_completed, session, error, ref=effect.ref, t=self._t())
 
-            self._invoke(self._client().stop_dialout, effect.session_id, report, "stop_dialout")
+            self._invoke(client.stop_dialout, effect.session_id, report, "stop_dialout")
             return None
         if isinstance(effect, RetryDialout):
             await asyncio.sleep(effect.seconds_until_due(self._t()))

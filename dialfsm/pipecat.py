@@ -221,7 +221,9 @@ class PipecatCalls:
 
         * :class:`~dialfsm.StopCall` (the ring timeout passed): ``await
           transport.stop_dialout(session_id)`` and report its completion; the
-          tracker already counts the stop as requested.  Returns ``None``.
+          tracker already counts the stop as requested.  A call that ended
+          meanwhile (or has no id) is not stopped: the effect is withdrawn.
+          Returns ``None``.
         * :class:`~dialfsm.RetryDialout`: sleep until it is due on the adapter's
           clock, then :meth:`start_dialout` with its settings and ``retry_of``.
           Returns the new session.
@@ -232,10 +234,17 @@ class PipecatCalls:
 
         """
         if isinstance(effect, StopCall):
-            if effect.session_id is None:
-                self.tracker.stop_completed(effect.session, "no session id to stop the call at Daily", t=self._t())
+            if effect.session.is_terminal or effect.session_id is None:
+                why = "the call ended before it was stopped" if effect.session.is_terminal else "no session id"
+                self.tracker.withdraw(effect, reason=why, t=self._t())
                 return None
-            await self._run(self.transport.stop_dialout, effect.session_id, self.tracker.stop_completed, effect.session)
+            try:
+                error = await self.transport.stop_dialout(effect.session_id)
+            except Exception as exc:
+                error = f"stop_dialout raised {type(exc).__name__}: {exc}"
+                self.tracker.stop_completed(effect.session, error, ref=effect.ref, t=self._t())
+                raise
+            self.tracker.stop_completed(effect.session, _text(error), ref=effect.ref, t=self._t())
             return None
         if isinstance(effect, RetryDialout):
             await asyncio.sleep(effect.seconds_until_due(self._t()))

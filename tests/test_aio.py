@@ -311,3 +311,27 @@ def test_an_effect_handler_still_waiting_holds_up_no_timer_and_is_cancelled_with
         assert waiting[0].cancelled()
 
     asyncio.run(main())
+
+
+def test_cancelling_run_timers_leaves_the_bots_own_futures_alone() -> None:
+    from dialfsm import Timeouts
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        tracker = CallTracker(timeouts=Timeouts(ring=0.01))
+        calls = AsyncTracker(tracker)
+        mine: asyncio.Future[None] = loop.create_future()
+        runner = asyncio.create_task(calls.run_timers(clock=loop.time, on_effect=lambda effect: mine))
+        session = tracker.start_dialout(PHONE, t=loop.time())
+        tracker.start_completed(session, session_id="s1", t=loop.time())
+        tracker.handle("dialout-connected", {"sessionId": "s1"}, t=loop.time())
+        await calls.wait_for(session, state=DialoutState.STOPPING, timeout=2)
+        for _ in range(5):
+            await asyncio.sleep(0)
+        runner.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await runner
+        await asyncio.sleep(0)
+        assert not mine.cancelled()  # the bot's future is the bot's to cancel
+
+    asyncio.run(main())

@@ -326,3 +326,23 @@ def test_perform_stops_a_call_and_places_a_retry_through_the_real_client() -> No
         assert not calls.errors
     finally:
         client.release()
+
+
+def test_perform_does_not_stop_a_call_that_ended_meanwhile() -> None:
+    init_daily()
+    calls = DailyCalls(CallTracker(), clock=lambda: 61.0)
+    client = calls.create_client()
+    tracker = calls.tracker
+    try:
+        session = tracker.start_dialout(PHONE, t=0.0)
+        tracker.start_completed(session, session_id=SID, t=0.5)
+        tracker.handle("dialout-connected", {"sessionId": SID}, t=1.0)
+        tracker.advance(61.0)
+        (stop,) = tracker.take_effects()
+        calls.event_handler.on_dialout_stopped({"sessionId": SID})  # before perform ran
+        assert asyncio.run(calls.perform(stop)) is None
+        assert tracker.journal[-1].name == "stop withdrawn"
+        assert (session.outcome, session.error) == (Outcome.NOT_ANSWERED, None)
+        assert not any(e.name.startswith("stop_dialout.") for e in tracker.journal)  # Daily was not asked
+    finally:
+        client.release()

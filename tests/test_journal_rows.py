@@ -11,8 +11,10 @@ GC-tracked object behind per Daily event.
 from __future__ import annotations
 
 import gc
+import itertools
 import sys
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -274,3 +276,54 @@ def test_completed_calls_do_not_pile_up_behind_one_still_waiting() -> None:
 def test_an_absurd_journal_limit_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="journal_limit"):
         CallTracker(journal_limit=sys.maxsize)
+
+
+def test_reads_survive_a_writer_running_while_a_finalizer_lets_go_of_the_gil() -> None:
+    """A collection during the copy of a bounded journal can run a finalizer that lets another thread write.
+
+    The copy raises (deque mutated during iteration) and is taken again.  A finalizer letting go of the
+    GIL at *every* collection could starve the retries: to read while other threads write, hold the lock.
+    """
+    tracker = CallTracker(journal_limit=50)
+    reader = threading.current_thread()
+    stop = threading.Event()
+
+    finalized = itertools.count()
+
+    class Chain:  # garbage whose finalizer now and then lets other threads run, as one doing I/O would
+        def __init__(self) -> None:
+            self.me = self
+
+        def __del__(self) -> None:
+            if threading.current_thread() is reader and not stop.is_set():
+                Chain()
+                if next(finalized) % 4 == 0:
+                    time.sleep(0.0002)
+
+    def feed() -> None:
+        while not stop.is_set():
+            tracker.handle("dialout-warning", {"sessionId": "nope", "message": "x"})
+
+    for _ in range(120):
+        tracker.handle("dialout-warning", {"sessionId": "nope", "message": "x"})
+    thresholds = gc.get_threshold()
+    writer = threading.Thread(target=feed)
+    errors: list[str] = []
+    gc.set_threshold(1, 1000, 1000)
+    try:
+        writer.start()
+        Chain()
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:
+            try:
+                tracker.journal_since(tracker.inputs_read - 10)
+                tracker.anomalies  # noqa: B018  (a read)
+                tracker.journal  # noqa: B018
+            except Exception as exc:  # noqa: BLE001  (the test reports it)
+                errors.append(repr(exc))
+    finally:
+        stop.set()
+        gc.set_threshold(*thresholds)
+        writer.join()
+    gc.collect()
+    assert errors == []

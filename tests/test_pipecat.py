@@ -294,3 +294,33 @@ def test_perform_stops_a_call_at_the_ring_timeout_and_places_a_due_retry(run: An
         await transport._client.cleanup()
 
     run(main())
+
+
+def test_perform_does_not_stop_a_call_that_ended_meanwhile(run: Any) -> None:
+    """The carrier's own no-answer timeout can beat the stop: Daily is not called, the effect is withdrawn."""
+
+    async def main() -> None:
+        transport = await _transport()
+        sent: list[object] = []
+        original = transport.stop_dialout
+
+        async def stop_dialout(participant_id: str) -> object:
+            sent.append(participant_id)
+            return await original(participant_id)
+
+        transport.stop_dialout = stop_dialout
+        tracker = CallTracker()
+        calls = track_transport(transport, tracker, clock=lambda: 61.0)
+        session = tracker.start_dialout(PHONE, t=0.0)
+        tracker.start_completed(session, session_id=SID, t=0.5)
+        tracker.handle("dialout-connected", {"sessionId": SID}, t=1.0)
+        tracker.advance(61.0)
+        (stop,) = tracker.take_effects()
+        tracker.handle("dialout-stopped", {"sessionId": SID}, t=61.0)  # before perform ran
+        assert await calls.perform(stop) is None
+        assert sent == []
+        assert (tracker.journal[-1].name, tracker.journal[-1].disposition.value) == ("stop withdrawn", "journaled")
+        assert (session.outcome, session.error) == (Outcome.NOT_ANSWERED, None)
+        await transport._client.cleanup()
+
+    run(main())

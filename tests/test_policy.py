@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import random
+from typing import Any
 
 import pytest
 
 from dialfsm import (
+    AnomalyCode,
     CallRefused,
     CallTracker,
     DialoutState,
@@ -258,3 +260,53 @@ def test_a_retry_says_how_long_until_it_is_due() -> None:
     (no_time,) = untimed.take_effects()
     assert isinstance(no_time, RetryDialout)
     assert no_time.seconds_until_due(50.0) == 2.0  # no not_before: the delay
+
+
+def _ring_timeout(tracker: CallTracker) -> Any:
+    session = tracker.start_dialout({"phoneNumber": "+15551234567"}, t=0.0)
+    tracker.start_completed(session, session_id=SID, t=0.5)
+    tracker.handle("dialout-connected", {"sessionId": SID}, t=1.0)
+    tracker.advance(61.0)
+    return session
+
+
+def test_a_stop_for_a_call_that_ended_before_it_was_taken_is_withdrawn() -> None:
+    tracker = CallTracker()
+    session = _ring_timeout(tracker)
+    tracker.handle("dialout-stopped", {"sessionId": SID}, t=61.5)  # the carrier gave up at the same moment
+    assert session.outcome is Outcome.NOT_ANSWERED
+    assert tracker.take_effects() == []  # nothing to stop
+    withdrawn = tracker.journal[-1]
+    assert (withdrawn.name, withdrawn.disposition, withdrawn.message) == (
+        "stop withdrawn",
+        Disposition.JOURNALED,
+        "the call ended before it was stopped",
+    )
+    assert session.error is None
+    late = tracker.stop_completed()  # nothing waits for a stop any more
+    assert late.code == AnomalyCode.UNEXPECTED_COMPLETION
+
+
+def test_a_stop_effect_names_the_stop_its_completion_pairs_with() -> None:
+    tracker = CallTracker()
+    session = _ring_timeout(tracker)
+    (stop,) = tracker.take_effects()
+    assert isinstance(stop, StopCall)
+    assert stop.ref is not None
+    restored = CallTracker.restore(json.loads(json.dumps(tracker.snapshot())))
+    for t in (tracker, restored):
+        entry = t.stop_completed(ref=stop.ref, t=62.0)
+        assert (entry.name, entry.disposition, entry.code) == ("stop_dialout.ok", Disposition.RECORDED, None)
+    assert session.state is DialoutState.STOPPING
+
+
+def test_withdrawing_a_retry_or_something_else() -> None:
+    tracker = CallTracker(retry=RetryPolicy(seed=1))
+    failed = tracker.start_dialout({"phoneNumber": "+15551234567"})
+    tracker.start_completed(failed, None, "start_dialout timed out")
+    (retry,) = tracker._effects
+    entry = tracker.withdraw(retry, reason="the campaign ended")
+    assert (entry.name, entry.message) == ("retry withdrawn", "the campaign ended")
+    assert tracker.take_effects() == []
+    junk = tracker.withdraw("not an effect")  # type: ignore[arg-type]
+    assert junk.code == AnomalyCode.MALFORMED_INPUT

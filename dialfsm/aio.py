@@ -260,9 +260,10 @@ class AsyncTracker:
         receives each :class:`~dialfsm.StopCall` / :class:`~dialfsm.RetryDialout`;
         without it the effects stay queued for ``tracker.take_effects()``.
         The adapters' ``perform`` carries both out (``on_effect=calls.perform``).
-        A coroutine it returns runs as a task of its own, so a retry waiting
-        for its time holds up no timer; cancelling ``run_timers`` cancels the
-        ones still running.  Exceptions ``on_effect`` raises are kept in
+        What it returns, if awaitable, is awaited in a task of its own, so a
+        retry waiting for its time holds up no timer; cancelling ``run_timers``
+        cancels those tasks (a future of the bot's own is shielded, not
+        cancelled).  Exceptions ``on_effect`` raises are kept in
         :attr:`callback_errors`.
         """
         loop = self._get_loop()

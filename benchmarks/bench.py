@@ -52,17 +52,6 @@ for _row in TRIGGERS:
         FLOOR_TABLE.setdefault(_src, {})[_row["trigger"]] = _row["dest"]
 
 
-def median_us(fn: Callable[[], int], rounds: int) -> float:
-    """Median over ``rounds`` of (elapsed / operations) in microseconds; ``fn`` returns its operation count."""
-    samples = []
-    for _ in range(rounds):
-        gc.collect()
-        start = time.perf_counter()
-        ops = fn()
-        samples.append((time.perf_counter() - start) / ops * 1e6)
-    return statistics.median(samples)
-
-
 class Model:
     """A bare model for transitions."""
 

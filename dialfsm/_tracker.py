@@ -738,17 +738,13 @@ class CallTracker:
         """
         if isinstance(seq, bool) or not isinstance(seq, int):
             raise TypeError(f"seq must be an int, got {short_repr(seq)}")
-        journal: Any = self._journal
-        # The oldest kept entry's seq is read from the same copy as the entries: a
-        # writer on another thread can neither shift it nor add between the two.
-        if isinstance(journal, list):  # never evicts: its first entry stays, and a slice is one C call
-            if not journal or seq <= journal[1][0]:
-                return self._entries(journal[:])
-            return self._entries(journal[2 * (seq - journal[1][0]) :])
-        items = self._journal_copy()  # bounded by journal_limit
-        if not items or seq <= items[1][0]:
-            return self._entries(items)
-        return self._entries(items[2 * (seq - items[1][0]) :])
+        # The oldest kept entry's seq is read from the same items as the entries: a writer
+        # on another thread can neither shift it nor add between the two.  A list only
+        # grows (its first entry stays) and is sliced in one C call; a deque is copied.
+        items: list[Any] | tuple[Any, ...] = self._journal if isinstance(self._journal, list) else self._journal_copy()
+        if not items:
+            return ()
+        return self._entries(items[2 * max(0, seq - items[1][0]) :])
 
     @staticmethod
     def _entries(items: tuple[Any, ...] | list[Any]) -> tuple[JournalEntry, ...]:
@@ -1300,9 +1296,8 @@ class CallTracker:
         if completion.ref is not None:
             pending = self._refs.get(completion.ref)
             return pending if pending is not None and pending.call is completion.call else None
+        self._trim_pending(completion.call)
         queue = self._pending[completion.call]
-        while queue and queue[0].done:
-            queue.popleft()
         if session is None and completion.call is not Input.START_DIALOUT and completion.session_id is not None:
             session = self._by_id.get(completion.session_id)
             if session is None:
@@ -1656,10 +1651,13 @@ class CallTracker:
         A stop whose call has ended meanwhile is withdrawn (see :meth:`withdraw`), not handed over.
         """
         effects, self._effects = self._effects, []
-        moot = [e for e in effects if isinstance(e, StopCall) and e.session.is_terminal]
-        for effect in moot:
-            self.withdraw(effect, reason="the call ended before it was stopped")
-        return [e for e in effects if e not in moot] if moot else effects
+        kept = []
+        for effect in effects:
+            if isinstance(effect, StopCall) and effect.session.is_terminal:
+                self.withdraw(effect, reason="the call ended before it was stopped")
+            else:
+                kept.append(effect)
+        return kept
 
     def withdraw(self, effect: Effect, *, reason: str = "not carried out", t: float | None = None) -> JournalEntry:
         """Tell the tracker an effect will not be carried out; journaled (``JOURNALED``).  Never raises.
@@ -1669,18 +1667,15 @@ class CallTracker:
         effect leaves the queue if it is still there.  No session changes.
         """
         t = None if t is None else _valid_time(t)
-        try:
-            self._effects = [e for e in self._effects if e is not effect]
-            if isinstance(effect, StopCall) and effect.ref is not None:
-                pending = self._refs.pop(effect.ref, None)
-                if pending is not None:
-                    pending.done = True
-                    self._trim_pending(Input.STOP_DIALOUT)
-            kind = "stop" if isinstance(effect, StopCall) else "retry" if isinstance(effect, RetryDialout) else None
-        except Exception:  # noqa: BLE001  (not an effect of this tracker: journaled as such)
-            kind = None
-        if kind is None:
+        if not isinstance(effect, (StopCall, RetryDialout)):
             return self._record("withdraw", effect, _ANOMALY, AnomalyCode.MALFORMED_INPUT, "not an effect", t=t)
+        self._effects = [e for e in self._effects if e is not effect]
+        if isinstance(effect, StopCall) and effect.ref is not None:
+            pending = self._refs.pop(effect.ref, None)
+            if pending is not None:
+                pending.done = True
+                self._trim_pending(Input.STOP_DIALOUT)
+        kind = "stop" if isinstance(effect, StopCall) else "retry"
         text = reason if isinstance(reason, str) and len(reason) <= 200 else short_repr(reason)
         return self._record(f"{kind} withdrawn", effect, _JOURNALED, message=text, t=t)
 

@@ -40,7 +40,7 @@ from dialfsm._policy import Effect
 from dialfsm._table import DialinState, DialoutState, Disposition, Outcome
 from dialfsm._tracker import CallTracker, JournalEntry, Session
 from dialfsm.exceptions import SessionEnded
-from dialfsm.threads import MAX_ERRORS
+from dialfsm.threads import _keep
 
 __all__ = ["AsyncTracker", "SessionEnded", "TransitionStream"]
 
@@ -276,8 +276,8 @@ class AsyncTracker:
         def finished(task: asyncio.Future[Any]) -> None:
             running.discard(task)
             error = None if task.cancelled() else task.exception()
-            if error is not None and len(self.callback_errors) < MAX_ERRORS:
-                self.callback_errors.append(error)
+            if error is not None:
+                _keep(self.callback_errors, error)
 
         self.tracker.add_entry_listener(listen)
         try:
@@ -293,8 +293,7 @@ class AsyncTracker:
                                 running.add(task)
                                 task.add_done_callback(finished)
                         except Exception as exc:  # noqa: BLE001  (a bot's effect handler must not stop the timers)
-                            if len(self.callback_errors) < MAX_ERRORS:
-                                self.callback_errors.append(exc)
+                            _keep(self.callback_errors, exc)
                 deadline = self.tracker.next_deadline
                 delay = None if deadline is None else max(0.0, deadline - clock())
                 try:
@@ -340,8 +339,7 @@ class AsyncTracker:
                     _TASKS.add(task)
                     task.add_done_callback(_TASKS.discard)
             except Exception as exc:  # noqa: BLE001  (a user callback must not break the event path)
-                if len(self.callback_errors) < MAX_ERRORS:
-                    self.callback_errors.append(exc)
+                _keep(self.callback_errors, exc)
 
         def listen(entry: JournalEntry) -> None:
             for step in entry.steps:
@@ -369,8 +367,7 @@ async def _guarded(awaitable: Awaitable[object], errors: list[BaseException]) ->
     try:
         await awaitable
     except Exception as exc:  # noqa: BLE001  (kept, like a sync callback's)
-        if len(errors) < MAX_ERRORS:
-            errors.append(exc)
+        _keep(errors, exc)
 
 
 def _resolve(future: asyncio.Future[Session], session: Session) -> None:

@@ -27,11 +27,12 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any, Final
 
+from dialfsm._errors import CallRefused
 from dialfsm._inputs import CallCompleted
-from dialfsm._parse import short_repr
+from dialfsm._session import JournalEntry
 from dialfsm._table import AnomalyCode, Disposition, Input, InputKind
-from dialfsm._tracker import CallTracker, JournalEntry
-from dialfsm.exceptions import CallRefused
+from dialfsm._text import short_repr
+from dialfsm._tracker import CallTracker
 
 __all__ = ["ReplayResult", "iter_log_lines", "replay_lines", "replay_path", "report"]
 
@@ -193,6 +194,30 @@ def _feed_call(tracker: CallTracker, record: Mapping[str, Any], ref: str | None,
     return tracker.last_entry
 
 
+def _feed_line(tracker: CallTracker, raw: bytes | str) -> int:
+    """Feed one log line to ``tracker``; 1 if it was an input (anything but a blank line), else 0."""
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            _malformed(tracker, f"line is not UTF-8: {exc.reason}")
+            return 1
+    else:
+        text = raw
+    if not text.strip():
+        return 0
+    try:
+        record = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        _malformed(tracker, f"line is not JSON: {short_repr(str(exc), 80)}")
+        return 1
+    try:
+        feed_record(tracker, record)
+    except Exception as exc:  # noqa: BLE001  (a line no check foresaw must not stop the replay)
+        _malformed(tracker, f"line could not be fed: {type(exc).__name__}: {short_repr(str(exc), 80)}")
+    return 1
+
+
 def replay_lines(
     lines: Iterable[tuple[int, bytes | str]],
     tracker: CallTracker | None = None,
@@ -223,32 +248,12 @@ def replay_lines(
     tracker.add_entry_listener(collect)
     try:
         for number, raw in lines:
-            tracker._line = number
+            tracker.line = number
             if progress is not None and not number & 0xFFF:
                 progress(number)
-            if isinstance(raw, bytes):
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    inputs += 1
-                    _malformed(tracker, f"line is not UTF-8: {exc.reason}")
-                    continue
-            else:
-                text = raw
-            if not text.strip():
-                continue
-            inputs += 1
-            try:
-                record = json.loads(text)
-            except (ValueError, RecursionError) as exc:
-                _malformed(tracker, f"line is not JSON: {short_repr(str(exc), 80)}")
-                continue
-            try:
-                feed_record(tracker, record)
-            except Exception as exc:  # noqa: BLE001  (a line no check foresaw must not stop the replay)
-                _malformed(tracker, f"line could not be fed: {type(exc).__name__}: {short_repr(str(exc), 80)}")
+            inputs += _feed_line(tracker, raw)
     finally:
-        tracker._line = None
+        tracker.line = None
         tracker.remove_entry_listener(collect)
     return ReplayResult(tracker, inputs, rejected, anomalies)
 

@@ -1,4 +1,10 @@
-"""The edge: Daily's event names and payloads, in every dialect, to typed inputs.
+"""Hot: the edge, where Daily's event names and payloads, in every dialect, become typed inputs.
+
+Every event passes through here first (``handle`` -> parser -> route -> step),
+so the parsers of the frequent events (:func:`_progress`, ``_dialin_connected``)
+inline their fast paths and build events through their slots
+(:mod:`dialfsm._slots`); the checks and error messages sit in the helpers they
+fall back to.
 
 Names are accepted in the three dialects Daily and its SDKs use:
 

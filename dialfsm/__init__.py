@@ -102,6 +102,7 @@ if TYPE_CHECKING:
         Disposition,
         Input,
         InputKind,
+        Origin,
         Outcome,
         Resolution,
         Row,
@@ -154,6 +155,7 @@ __version__ = "0.2.0"
 
 #: Where each public name lives.
 _EXPORTS: dict[str, str] = {
+    "Origin": "dialfsm._table",
     "ANSWERED_STATES": "dialfsm._table",
     "BOOKKEEPING": "dialfsm._table",
     "DIALIN_TIMERS": "dialfsm._table",
@@ -313,6 +315,7 @@ __all__ = [
     "InvalidSettings",
     "JournalEntry",
     "LeftMeeting",
+    "Origin",
     "Outcome",
     "ParticipantJoined",
     "ParticipantLeft",

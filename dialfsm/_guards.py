@@ -44,6 +44,7 @@ __all__ = [
     "Call",
     "Guard",
     "accept",
+    "accept_unguarded",
     "check_state",
     "complete",
     "completion_name",
@@ -190,6 +191,41 @@ def accept(core: TrackerCore, call: Call, target: Session | None, previous: Sess
     core._pending.register(call.input, target, call.ref)
     step(core, target, call.input, call, core._seq, t, True)
     return target
+
+
+def accept_unguarded(core: TrackerCore, call: Input, argument: object, ref: object, t: float | None) -> Session | None:
+    """Track, as far as Daily's rules allow, a call the bot made directly that the guards would refuse.
+
+    A start still creates its dial-out (with its settings when they parse) and waits
+    for its completion, so its completion and events have a session.  Any other call
+    waits for its completion on the session it names, if there is one, without moving
+    it.  ``ref`` is kept if it is a string no waiting call holds.  Returns the session.
+    """
+    ref = ref if isinstance(ref, str) and not core._pending.ref_waiting(ref) else None
+    if call is Input.START_DIALOUT:
+        try:
+            settings = parse_dialout_settings(argument)
+        except CallRefused:
+            settings = None
+        target = new_session(core, _DIALOUT, settings)
+        if ref is not None:
+            core._start_refs[ref] = target
+            target._start_ref = ref
+        core._waiting_for_id[target.index] = target
+        core._pending.register(call, target, ref)
+        typed = StartDialout(settings=settings, ref=ref) if settings is not None else (call.value, argument)
+        step(core, target, call, typed, core._seq, t, True)
+        return target
+    named = argument if isinstance(argument, (Session, str)) else getattr(argument, "session_id", None)
+    if named is None and isinstance(argument, Mapping):
+        named = argument.get("sessionId")
+    try:
+        found: Session | None = _target(core, named, call.value)
+    except CallRefused:
+        found = None
+    if found is not None:
+        core._pending.register(call, found, ref)
+    return found
 
 
 # --- completions ------------------------------------------------------------------------------

@@ -21,12 +21,14 @@ and replay goes on.  The log is read one line at a time.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any, Final
 
+from dialfsm._calls import CALLS_BY_NAME
 from dialfsm._errors import CallRefused
 from dialfsm._inputs import CallCompleted
 from dialfsm._session import JournalEntry
@@ -173,23 +175,17 @@ def feed_record(tracker: CallTracker, record: object) -> JournalEntry | None:
 
 
 def _feed_call(tracker: CallTracker, record: Mapping[str, Any], ref: str | None, t: float | None) -> JournalEntry:
+    """A call line: through the guards (``place``), or, marked ``"unguarded"``, as the bot's own SDK call."""
     name = record["call"]
-    methods: Mapping[str, Callable[..., object]] = {
-        "send_dtmf": tracker.send_dtmf,
-        "sip_call_transfer": tracker.sip_call_transfer,
-        "sip_refer": tracker.sip_refer,
-    }
-    try:
-        if name == "stop_dialout":
-            tracker.stop_dialout(record.get("session_id"), ref=ref, t=t)  # type: ignore[arg-type]
-        elif name == "start_dialout":
-            tracker.start_dialout(record.get("settings"), ref=ref, t=t, retry_of=record.get("retry_of"))  # type: ignore[arg-type]
-        elif isinstance(name, str) and name in methods:
-            methods[name](record.get("settings"), ref=ref, t=t)
-        else:
-            return _malformed(tracker, f"unknown call {short_repr(name)}", t)
-    except CallRefused:
-        pass  # journaled by the tracker as REFUSED
+    spec = CALLS_BY_NAME.get(name) if isinstance(name, str) else None
+    if spec is None:
+        return _malformed(tracker, f"unknown call {short_repr(name)}", t)
+    argument, retry_of = record.get(spec.argument), record.get("retry_of")
+    if record.get("unguarded") is True:
+        tracker.observe_call(spec.input, argument, ref=ref, t=t, retry_of=retry_of)
+    else:
+        with contextlib.suppress(CallRefused):  # a refusal is journaled by the tracker (REFUSED)
+            tracker.place(spec.input, argument, ref=ref, t=t, retry_of=retry_of)
     assert tracker.last_entry is not None
     return tracker.last_entry
 

@@ -21,6 +21,7 @@ from dialfsm._table import (
     DialoutState,
     Disposition,
     Input,
+    Origin,
     Outcome,
     SessionKind,
     State,
@@ -141,6 +142,7 @@ class Session:
         "_history",
         "_live_transfers",
         "_model",
+        "_origin",
         "_outcome",
         "_owner",
         "_session_id",
@@ -199,6 +201,7 @@ class Session:
         self._timer_seq = 0  # the arming order, to break ties between equal deadlines
         self._owner: object = None  # the tracker that created it
         self._start_ref: str | None = None
+        self._origin = Origin.BOT if kind is SessionKind.DIALOUT else Origin.CALLER
         self.attempt = 1
         self.previous = None
         self.next_attempt = None
@@ -207,6 +210,11 @@ class Session:
     def session_id(self) -> str | None:
         """Daily's session id (the SIP/PSTN participant's), once known."""
         return self._session_id
+
+    @property
+    def origin(self) -> Origin:
+        """Where the call came from: placed by this tracker's bot, adopted, a transfer's new leg, or a caller."""
+        return self._origin
 
     @property
     def state(self) -> State:
@@ -299,6 +307,7 @@ class Session:
         """Load a pickled session: this version's fields, or the slots dialfsm 0.1.0 pickled."""
         fields = dict(state[1]) if isinstance(state, tuple) else dict(state)  # type: ignore[call-overload]
         fields.pop("_answered", None)  # derived from the states since 0.2
+        fields.setdefault("_origin", Origin.BOT if fields["kind"] is SessionKind.DIALOUT else Origin.CALLER)
         if "retry" in fields:
             fields["next_attempt"] = fields.pop("retry")
         fields.pop("_dispatch", None)

@@ -129,6 +129,7 @@ __all__ = [
     "Disposition",
     "Input",
     "InputKind",
+    "Origin",
     "Outcome",
     "Resolution",
     "Row",
@@ -228,6 +229,22 @@ class AnomalyCode(enum.StrEnum):
     UNEXPECTED_COMPLETION = "UNEXPECTED_COMPLETION"
     #: An event name dialfsm does not know.
     UNKNOWN_EVENT = "UNKNOWN_EVENT"
+    #: A call the bot made on its SDK directly that dialfsm's guards would have refused
+    #: (the message names the refusal's code); it is tracked as far as it can be.
+    UNGUARDED_CALL = "UNGUARDED_CALL"
+
+
+class Origin(enum.StrEnum):
+    """Where a session's call came from."""
+
+    #: A dial-out this tracker placed (``start_dialout``, or the bot's SDK call it observed).
+    BOT = "bot"
+    #: A dial-out started elsewhere (another process, the REST API), tracked from Daily's events.
+    ADOPTED = "adopted"
+    #: The new leg a transfer created (``session.transferred_from`` names the leg it came from).
+    TRANSFER = "transfer"
+    #: A dial-in: a caller reached the room.
+    CALLER = "caller"
 
 
 class InputKind(enum.Enum):

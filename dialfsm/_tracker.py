@@ -31,7 +31,7 @@ from typing import Any, Final
 from dialfsm._calls import CALLS, PendingCall, PendingCalls
 from dialfsm._core import EngineModel, TrackerCore
 from dialfsm._errors import CallRefused
-from dialfsm._guards import GUARDS, accept, complete, completion_name, completion_problem, pair
+from dialfsm._guards import GUARDS, accept, accept_unguarded, complete, completion_name, completion_problem, pair
 from dialfsm._inputs import CallCompleted, DailyEvent
 from dialfsm._journal import copy_items
 from dialfsm._machine import STEP_KINDS
@@ -439,8 +439,59 @@ class CallTracker(TrackerCore):
             raise
         return accept(self, typed, target, previous, t), typed
 
+    def observe_call(
+        self,
+        call: Input,
+        argument: object,
+        *,
+        ref: str | None = None,
+        t: float | None = None,
+        retry_of: Session | str | None = None,
+    ) -> Session | None:
+        """Journal a call the bot made on its SDK directly, past dialfsm's guards.  Never raises.
+
+        The SDK adapters call it when a bot keeps calling ``transport.start_dialout``
+        (or the other four) itself: such a call is never blocked, since it has already
+        gone to Daily.  When its guards pass, it is tracked exactly as :meth:`place`
+        tracks it.  When they would have refused it, the refusal is journaled as an
+        ``UNGUARDED_CALL`` anomaly (its message names the refusal's code), and the call
+        is still tracked as far as it can be: a start creates its dial-out, so its
+        completion and Daily's events have a session; another call waits for its
+        completion on the session it names, without moving it.
+
+        Returns:
+            The session the call acts on (a start's new one), or ``None`` if it names none.
+
+        """
+        spec = CALLS[call]
+        if t is not None:
+            t = _valid_time(t)
+        if self._input_listeners:
+            ref = self._notify_call(spec.name, spec.argument, argument, ref, t, retry_of, unguarded=True)
+        if t is not None:
+            clock(self, t)
+        try:
+            typed, target, previous = GUARDS[call](self, argument, ref, retry_of)
+        except CallRefused as refusal:
+            raw = argument.session_id if isinstance(argument, Session) else argument
+            message = f"{refusal.code.value}: {refusal.message}"
+            record(self, spec.name, raw, _ANOMALY, AnomalyCode.UNGUARDED_CALL, message, t=t)
+            return accept_unguarded(self, call, argument, ref, t)
+        except Exception as exc:  # noqa: BLE001  (the bot's call already went to Daily: never raise here)
+            message = f"internal error observing {spec.name}: {exc!r}"
+            return record(self, spec.name, argument, _ANOMALY, AnomalyCode.MALFORMED_INPUT, message, t=t).session
+        return accept(self, typed, target, previous, t)
+
     def _notify_call(
-        self, call: str, key: str, argument: object, ref: str | None, t: float | None, retry_of: object
+        self,
+        call: str,
+        key: str,
+        argument: object,
+        ref: str | None,
+        t: float | None,
+        retry_of: object,
+        *,
+        unguarded: bool = False,
     ) -> str:
         """Tell input listeners about a call; give it a ref (``#<seq>``) so its completion pairs on replay."""
         if ref is None:
@@ -453,6 +504,8 @@ class CallTracker(TrackerCore):
             retry_of = retry_of.session_id if retry_of.session_id is not None else retry_of._start_ref
         if retry_of is not None:
             line["retry_of"] = retry_of
+        if unguarded:
+            line["unguarded"] = True
         self._notify_input(line, t)
         return ref
 

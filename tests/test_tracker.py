@@ -569,7 +569,7 @@ def test_an_observed_call_the_guards_refuse_is_an_anomaly_and_still_tracked() ->
     assert second.states == (DialoutState.IDLE, DialoutState.CONNECTING)
     tracker.start_completed(session_id="b", ref="x")
     tracker.handle("dialout-answered", {"sessionId": "b"})
-    assert second.states[-1] is DialoutState.ANSWERED
+    assert tracker["b"].state is DialoutState.ANSWERED
 
 
 def test_an_observed_call_with_bad_settings_or_in_a_wrong_state_never_raises() -> None:

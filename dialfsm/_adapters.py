@@ -99,7 +99,8 @@ class Adapter:
           ``stop_dialout(session_id)``, its completion reported with the
           effect's ``ref``; the tracker already counts the stop as requested.
           A call that ended meanwhile (or has no id) is not stopped: the effect
-          is withdrawn.  Returns ``None``.
+          is withdrawn, unless it is marked ``after_end`` (a start that
+          completed after its watchdog gave up may be ringing).  Returns ``None``.
         * :class:`~dialfsm.RetryDialout`: sleep until it is due on the adapter's
           clock, then ``start_dialout`` with its settings and ``retry_of``.
           Returns the new session.
@@ -110,7 +111,7 @@ class Adapter:
 
         """
         if isinstance(effect, StopCall):
-            ended = self._ended(effect.session)
+            ended = self._ended(effect.session) and not effect.after_end
             if ended or effect.session_id is None:
                 self._withdraw(effect, "the call ended before it was stopped" if ended else "no session id")
                 return None

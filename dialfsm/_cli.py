@@ -1,4 +1,4 @@
-"""The ``dialfsm`` command line: ``replay``, ``diagram``, ``paths`` and ``coverage``."""
+"""The ``dialfsm`` command line: ``replay``, ``diagram``, ``paths``, ``coverage`` and ``serve``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from dialfsm._replay import ReplayResult, replay_path
 from dialfsm._table import SessionKind
 from dialfsm._tracker import CallTracker
 from dialfsm.diagrams import DiagramError, check_diagrams, write_diagrams
+from dialfsm.server._cli import add_serve_parser
 from dialfsm.timeline import Timeline, timelines, write_timelines
 
 __all__ = ["main"]
@@ -251,6 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
     coverage.add_argument("paths", nargs="+", metavar="PATH", help="log files (each replayed by a fresh tracker)")
     coverage.add_argument("--json", action="store_true", help="print one JSON report")
     coverage.set_defaults(func=_coverage)
+    add_serve_parser(sub)  # imports uvicorn only when `serve` runs
     return parser
 
 

@@ -99,7 +99,7 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float =
 
 def flush_redis(url: str) -> None:
     """Empty the database (between tests sharing one redis-server)."""
-    import redis  # noqa: PLC0415
+    import redis
 
     client = redis.Redis.from_url(url)
     try:
@@ -112,7 +112,7 @@ class ThreadedServer:
     """A real uvicorn serving an ASGI app on a free loopback port, in a thread of this process."""
 
     def __init__(self, app: Any) -> None:
-        import uvicorn  # noqa: PLC0415
+        import uvicorn
 
         self.port = free_port()
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")

@@ -240,6 +240,11 @@ class _Server:
     async def _event_stream(self, after: str | None) -> AsyncIterator[str]:
         self.streams += 1
         try:
+            if after is None:  # from now on: fixed before the first line, so nothing after it is missed
+                try:
+                    after = await self.store.position()
+                except StoreError:
+                    after = None
             yield "retry: 2000\n: dialfsm live feed\n\n"
             while True:
                 try:

@@ -394,8 +394,7 @@ class RedisStore(Store):
         """Transitions after stream position ``after`` (``None``: the latest), blocking up to ``timeout``."""
         key = self._key("feed")
         if after is None:
-            latest = await self._call("feed", self._redis.xrevrange(key, "+", "-", count=1))
-            after = _text(latest[0][0]) if latest else "0-0"
+            after = await self.position()
         found = await self._call("feed", self._redis.xread({key: after}, count=500, block=int(timeout * 1000)))
         events = []
         for _, entries in found or []:
@@ -405,6 +404,11 @@ class RedisStore(Store):
                 if raw is not None:
                     events.append(json.loads(raw))
         return after, events
+
+    async def position(self) -> str:
+        """The id of the feed's latest entry (``0-0`` when empty)."""
+        latest = await self._call("feed", self._redis.xrevrange(self._key("feed"), "+", "-", count=1))
+        return _text(latest[0][0]) if latest else "0-0"
 
     # --- counters ----------------------------------------------------------------------
 

@@ -145,6 +145,10 @@ class Store(abc.ABC):
         """
 
     @abc.abstractmethod
+    async def position(self) -> str:
+        """The live feed's current position (what :meth:`feed` continues from)."""
+
+    @abc.abstractmethod
     async def totals(self) -> dict[str, float]:
         """The fleet's counter totals, this worker's latest counts included."""
 
@@ -301,6 +305,10 @@ class MemoryStore(Store):
                 return str(last), []
         events = [event for seq, event in self._feed if seq > last]
         return str(self._feed_seq), events
+
+    async def position(self) -> str:
+        """The latest event's number."""
+        return str(self._feed_seq)
 
     async def totals(self) -> dict[str, float]:
         """The counters' totals."""

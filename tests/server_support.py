@@ -12,6 +12,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -141,7 +142,7 @@ class ThreadedServer:
 def serve_process(port: int, store: str, env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
     """``dialfsm serve`` in its own process (one worker) on ``port``, logging to ``log``."""
     command = [
-        os.path.join(os.path.dirname(os.path.realpath(os.sys.executable)), "dialfsm"),  # type: ignore[attr-defined]
+        os.path.join(os.path.dirname(sys.executable), "dialfsm"),
         "serve",
         "--store",
         store,

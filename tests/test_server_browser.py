@@ -67,7 +67,8 @@ def browser() -> Iterator[Any]:
 
 
 def feed(server: ThreadedServer, kind: str, room: str, sid: str, **payload: object) -> None:
-    data = envelope(kind, room=room, session_id=sid, timestamp=str(int(time.time())), **payload)
+    data = envelope(kind, room=room, session_id=sid, timestamp=str(int(time.time())))
+    data["payload"].update(payload)
     body = body_of(data)
     response = httpx.post(server.url + "/webhook", content=body, headers=signed_headers(body), timeout=10)
     assert response.status_code == 200, response.text

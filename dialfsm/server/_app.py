@@ -154,14 +154,18 @@ class _Server:
     async def commit(self, delivery: Any) -> Response:
         started = time.perf_counter()
         try:
-            commit = await asyncio.wait_for(self.store.commit(delivery), self.config.store_timeout)
+            async with asyncio.timeout(self.config.store_timeout):
+                commit = await self.store.commit(delivery)
         except (StoreError, TimeoutError) as exc:
             log.error("delivery %s not stored: %s", delivery.id, self.redact(str(exc)))
             return self.reject("store_unavailable", 503)
         self.store.counters.observe_latency(time.perf_counter() - started)
         if commit.status == "duplicate":
             self.store.counters.add("dialfsm_deliveries_total", result="duplicate")
-        log.debug("delivery %s %s room %s: %s", delivery.type, delivery.id, self.redact(delivery.room), commit.status)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug(
+                "delivery %s %s room %s: %s", delivery.type, delivery.id, self.redact(delivery.room), commit.status
+            )
         return JSONResponse({"status": commit.status, "room": self.redact(commit.room), "version": commit.version})
 
     # --- reading ---------------------------------------------------------------------

@@ -277,7 +277,7 @@ class RedisStore(Store):
         """The compare-and-set: the new stream id, a duplicate's Commit, or ``None`` on a conflict."""
         state = current.state
         options = self.options
-        live = any(not s.is_terminal for s in state.tracker)
+        live = bool(state.tracker.live)
         now = time.time()
         snapshot = json.dumps(state.dump()) if state.version % options.compact_every == 0 else ""
         code = record["code"] if record["disposition"] == "anomaly" and record["code"] else ""
@@ -297,7 +297,7 @@ class RedisStore(Store):
             repr(delivery.t),
             delivery.body,
             json.dumps(record),
-            json.dumps(state.calls()),
+            state.calls_json(),
             snapshot,
             int(options.live_ttl if live else options.keep_finished),
             int(options.dedup_ttl),

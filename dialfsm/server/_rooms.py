@@ -185,6 +185,9 @@ class RoomState:
     version: int = 0
     #: Each call's first and last ``t``, kept across snapshots (histories are not).
     spans: dict[str, list[float | None]] = attrs.Factory(dict)
+    # Each call's summary and its JSON, rebuilt only for the calls a delivery reaches: a room's
+    # calls are written to the store with every delivery, and most of them did not change.
+    _summaries: dict[str, tuple[dict[str, Any], str]] = attrs.Factory(dict)
 
     @classmethod
     def new(cls, room: str, *, finished_limit: int = 200) -> RoomState:
@@ -201,14 +204,36 @@ class RoomState:
             assert session is not None  # steps are the entries that reached a session
             key = _key_of(session)
             self.spans[key] = _merge(self.spans.get(key), call_span(session))
+            self._summaries.pop(key, None)
             steps.append([key, session.kind.value, _value(step.source), _value(step.dest)])
         if len(self.spans) > 2 * len(self.tracker) + 16:  # forgotten calls (finished_limit) leave the spans too
-            self.spans = {_key_of(s): self.spans[_key_of(s)] for s in self.tracker if _key_of(s) in self.spans}
+            held = {_key_of(s) for s in self.tracker}
+            self.spans = {k: v for k, v in self.spans.items() if k in held}
+            self._summaries = {k: v for k, v in self._summaries.items() if k in held}
         return _record(entry, self.version, delivery_id, t, steps)
 
+    def _summary_of(self, session: Session) -> tuple[dict[str, Any], str]:
+        key = _key_of(session)
+        found = self._summaries.get(key)
+        if found is None:
+            summary = self.summary(session)
+            found = self._summaries[key] = (summary, json.dumps(summary))
+        return found
+
     def calls(self) -> list[dict[str, Any]]:
-        """A summary of every call the room holds, oldest first (unredacted)."""
-        return [self.summary(session) for session in self.tracker]
+        """A summary of every call the room holds, oldest first (unredacted; do not change them)."""
+        return [self._summary_of(session)[0] for session in self.tracker]
+
+    def calls_json(self) -> str:
+        """:meth:`calls` as JSON."""
+        return "[" + ",".join(self._summary_of(session)[1] for session in self.tracker) + "]"
+
+    def call(self, key: str) -> dict[str, Any] | None:
+        """The summary of the call with this session id (or ``#index``), if the room holds it."""
+        session = self.tracker.get(key)
+        if session is None and key.startswith("#"):
+            session = next((s for s in self.tracker if _key_of(s) == key), None)
+        return None if session is None else self._summary_of(session)[0]
 
     def summary(self, session: Session) -> dict[str, Any]:
         """One call as the API shows it (unredacted)."""

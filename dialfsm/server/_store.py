@@ -174,14 +174,8 @@ def feed_event(commit: Commit, t: float) -> dict[str, Any]:
 
 def reached_calls(state: RoomState, record: dict[str, Any]) -> tuple[dict[str, Any], ...]:
     """The summaries of the calls a journal record's steps reached."""
-    out = []
-    for key, *_ in record["steps"]:
-        session = state.tracker.get(key)
-        if session is None:
-            session = next((s for s in state.tracker if f"#{s.index}" == key), None)
-        if session is not None:
-            out.append(state.summary(session))
-    return tuple(out)
+    found = (state.call(key) for key, *_ in record["steps"])
+    return tuple(call for call in found if call is not None)
 
 
 @attrs.define(eq=False)
@@ -225,7 +219,7 @@ class MemoryStore(Store):
         record = held.state.apply(delivery.data, delivery.t, delivery_id=delivery.id)
         held.stream.append(StreamItem(record=record, body=delivery.body))
         self._seen[delivery.key] = now + self.options.dedup_ttl
-        live = any(not s.is_terminal for s in held.state.tracker)
+        live = bool(held.state.tracker.live)
         held.expires = now + (self.options.live_ttl if live else self.options.keep_finished)
         self.counters.add("dialfsm_deliveries_total", result="applied")
         if record["disposition"] == "anomaly" and record["code"]:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from dialfsm.server import ConfigError, MemoryStore, ServerConfig, create_app
+from dialfsm.server import ConfigError, MemoryStore, ServerConfig, StoreOptions, create_app
 from tests.server_support import SECRET, body_of, envelope, signed_headers
 
 SID = "7d208e2a-520b-4a8d-a2c9-3a36dfa0d342"
@@ -49,7 +50,8 @@ def metric(client: TestClient, name: str, headers: Mapping[str, str] | None = No
 def dialin(
     kind: str, sid: str = SID, room: str = "room-a", ident: str | None = None, **extra: object
 ) -> dict[str, Any]:
-    payload: dict[str, Any] = {"room": room, "session_id": sid, "domain_id": "d", "timestamp": "1728023426", **extra}
+    now = str(int(time.time()))
+    payload: dict[str, Any] = {"room": room, "session_id": sid, "domain_id": "d", "timestamp": now, **extra}
     return envelope(kind, ident=ident, **payload)
 
 
@@ -114,7 +116,9 @@ def test_deliveries_without_an_id_are_deduplicated_by_their_content(client: Test
     del data["id"]
     assert post(client, data).json()["status"] == "applied"
     assert post(client, dict(data, event_ts=1.0)).json()["status"] == "duplicate"  # event_ts is not the event
-    assert post(client, dialin("dialin.connected", timestamp="1728023427") | {"id": None}).json()["status"] == "applied"
+    later = dialin("dialin.connected")
+    later["payload"]["timestamp"] = str(int(time.time()) + 1)
+    assert post(client, later | {"id": None}).json()["status"] == "applied"
 
 
 def test_t_is_the_payloads_timestamp_or_else_the_receive_time() -> None:
@@ -238,6 +242,21 @@ def test_phone_numbers_are_masked_unless_configured(client: TestClient) -> None:
         post(c, dialin("dialin.error", error_msg=f"could not reach {number}"))
         assert number in c.get(f"/calls/{SID}").text
         assert c.get("/calls").json()["redacted"] is False
+
+
+def test_finished_calls_are_listed_for_keep_finished_seconds() -> None:
+    with client_for(ServerConfig(options=StoreOptions(keep_finished=60))) as c:
+        for sid, age in (("old", 120), ("recent", 30)):
+            for kind in ("dialin.connected", "dialin.stopped"):
+                data = dialin(kind, sid=sid)
+                data["payload"]["timestamp"] = str(int(time.time()) - age)
+                post(c, data)
+        post(
+            c,
+            dialin("dialin.connected", sid="live-old")
+            | {"payload": {"room": "room-a", "session_id": "live-old", "timestamp": "1"}},
+        )
+        assert sorted(call["session_id"] for call in c.get("/calls").json()["calls"]) == ["live-old", "recent"]
 
 
 def test_calls_can_be_filtered_by_state_room_kind_and_liveness(client: TestClient) -> None:

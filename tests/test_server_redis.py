@@ -28,6 +28,7 @@ from tests.server_support import (
 
 __all__ = ["redis_url"]  # the fixture, used by name
 
+NOW = int(time.time())
 OPTIONS = StoreOptions(compact_every=8, stream_max=200, keep_finished=600, live_ttl=7200, dedup_ttl=900)
 
 
@@ -80,7 +81,7 @@ async def close(*items: RedisStore) -> None:
 def test_commit_dedup_load_and_replay(url: str) -> None:
     async def run() -> None:
         (store,) = await stores(url, 1)
-        flow = call_flow("R", "s1", 1000)
+        flow = call_flow("R", "s1", NOW)
         assert [(await store.commit(d)).status for d in flow] == ["applied"] * 4
         assert (await store.commit(flow[1])).status == "duplicate"
         loaded = await store.load("R")
@@ -107,7 +108,7 @@ def test_round_trips_per_delivery(url: str) -> None:
 
     async def run() -> None:
         (store,) = await stores(url, 1)
-        flow = [d for n in range(10) for d in call_flow(f"room-{n % 3}", f"s{n}", 1000 + n)]
+        flow = [d for n in range(10) for d in call_flow(f"room-{n % 3}", f"s{n}", NOW + n)]
         for d in flow:
             await store.commit(d)
         before = (await store.totals())["dialfsm_store_round_trips_total"]
@@ -126,7 +127,7 @@ def test_workers_racing_on_one_room_agree_with_a_replay_of_its_stream(url: str) 
     async def run() -> None:
         workers = await stores(url, 4)
         rng = random.Random(7)
-        flows = [d for n in range(30) for d in call_flow("busy", f"s{n}", 1000 + n)]
+        flows = [d for n in range(30) for d in call_flow("busy", f"s{n}", NOW + n)]
         sends = flows + rng.sample(flows, 20)  # redeliveries
         rng.shuffle(sends)
         results = await asyncio.gather(*(workers[i % 4].commit(d) for i, d in enumerate(sends)))
@@ -149,7 +150,7 @@ def test_workers_racing_on_one_room_agree_with_a_replay_of_its_stream(url: str) 
 def test_a_stale_cache_catches_up_from_the_stream_and_snapshots_compact_it(url: str) -> None:
     async def run() -> None:
         a, b = await stores(url, 2)
-        flow = [d for n in range(6) for d in call_flow("R", f"s{n}", 1000 + n)]
+        flow = [d for n in range(6) for d in call_flow("R", f"s{n}", NOW + n)]
         await a.commit(flow[0])  # a caches the room
         for d in flow[1:-1]:
             await b.commit(d)  # b moves it on; a's cache is behind
@@ -171,7 +172,7 @@ def test_a_stale_cache_catches_up_from_the_stream_and_snapshots_compact_it(url: 
 def test_keys_expire_dedup_after_its_ttl_and_rooms_after_their_calls(url: str) -> None:
     async def run() -> None:
         (store,) = await stores(url, 1)
-        live, done = call_flow("live-room", "s1", 1000)[:2], call_flow("done-room", "s2", 1000)
+        live, done = call_flow("live-room", "s1", NOW)[:2], call_flow("done-room", "s2", NOW)
         for d in live + done:
             await store.commit(d)
         client = redis.Redis.from_url(url)
@@ -192,7 +193,7 @@ def test_the_live_feed_crosses_workers(url: str) -> None:
         assert events == []
         waiting = asyncio.create_task(b.feed(position, 5.0))
         await asyncio.sleep(0.05)
-        await a.commit(delivery("dialin.connected", "R", "s9", 1000))
+        await a.commit(delivery("dialin.connected", "R", "s9", NOW))
         _, events = await waiting
         assert [(e["room"], e["calls"][0]["state"]) for e in events] == [("R", "connected")]
         await close(a, b)
@@ -204,7 +205,7 @@ def test_the_app_on_redis_answers_with_the_fleets_figures(url: str) -> None:
     config = ServerConfig(store=url, options=OPTIONS)
     app = create_app(config, environ={"DAILY_WEBHOOK_SECRET": SECRET})
     with TestClient(app) as client:
-        for d in call_flow("R", "s1", 1000):
+        for d in call_flow("R", "s1", NOW):
             assert client.post("/webhook", content=d.body, headers=signed_headers(d.body)).status_code == 200
         (call,) = client.get("/calls").json()["calls"]
         assert call["state"] == "stopped"
@@ -219,7 +220,7 @@ def test_a_store_that_fails_is_a_503_and_counted() -> None:
     dead = f"redis://127.0.0.1:{free_port()}/0"
     app = create_app(ServerConfig(store=dead), environ={"DAILY_WEBHOOK_SECRET": SECRET})
     client = TestClient(app)  # no lifespan: the store is never started, and nothing listens there
-    body = call_flow("R", "s1", 1000)[0].body
+    body = call_flow("R", "s1", NOW)[0].body
     response = client.post("/webhook", content=body, headers=signed_headers(body))
     assert (response.status_code, response.json()) == (503, {"error": "store_unavailable"})
     assert client.get("/healthz").status_code == 503
@@ -233,7 +234,7 @@ def test_server_sent_events_over_a_real_uvicorn(url: str) -> None:
         with client.stream("GET", "/events") as stream:
             lines = stream.iter_lines()
             assert next(lines).startswith("retry:")
-            for d in call_flow("R", "s1", 1000)[:2]:
+            for d in call_flow("R", "s1", NOW)[:2]:
                 assert client.post("/webhook", content=d.body, headers=signed_headers(d.body)).status_code == 200
             for line in lines:
                 if line.startswith("data: "):
@@ -241,3 +242,24 @@ def test_server_sent_events_over_a_real_uvicorn(url: str) -> None:
                 if len(seen) == 2:
                     break
         assert [e["calls"][0]["state"] for e in seen] == ["connected", "joined"]
+
+
+def test_refused_deliveries_leave_nothing_in_redis(url: str) -> None:
+    app = create_app(ServerConfig(store=url, options=OPTIONS), environ={"DAILY_WEBHOOK_SECRET": SECRET})
+    good = call_flow("R", "s1", NOW)[0].body
+    forged = {**signed_headers(good), "X-Webhook-Signature": signed_headers(b"other")["X-Webhook-Signature"]}
+    with TestClient(app) as client:
+        for body, headers, status in (
+            (good, forged, 401),
+            (good, signed_headers(good, at=time.time() - 3600), 401),
+            (b"x" * (1 << 20 | 1), signed_headers(b"x"), 413),
+            (b"{oops", signed_headers(b"{oops"), 400),
+            (b'{"test":"test"}', {}, 200),
+        ):
+            assert client.post("/webhook", content=body, headers=headers).status_code == status
+        keys = redis.Redis.from_url(url).keys("*")
+        assert keys == []  # no room, stream, dedup key or feed entry
+        text = client.get("/metrics").text
+        for reason in ("bad_signature", "stale", "too_large", "malformed"):
+            assert f'dialfsm_rejections_total{{reason="{reason}"}} 1' in text
+        assert redis.Redis.from_url(url).keys("*") == [b"dialfsm:stats"]  # counted once /metrics flushed them

@@ -176,7 +176,9 @@ class _Server:
             limit = max(1, min(int(q.get("limit", "500")), 5000))
         except ValueError:
             return JSONResponse({"error": "limit must be an integer"}, status_code=400)
-        calls = await self.store.calls()
+        now = self.clock()
+        horizon = now - self.config.options.keep_finished  # finished calls are kept this long
+        calls = [c for c in await self.store.calls() if c["live"] or (c["updated"] or now) >= horizon]
         wanted = {
             "state": q.get("state"),
             "room": q.get("room"),
@@ -189,7 +191,7 @@ class _Server:
             {
                 "calls": [self.call_out(c) for c in calls[:limit]],
                 "count": len(calls),
-                "now": self.clock(),
+                "now": now,
                 "insecure": self.config.insecure,
                 "redacted": not self.config.show_numbers,
                 "store": self.store.kind,

@@ -124,6 +124,16 @@ class _Cached:
     last: str  # the stream id of the latest delivery the state has applied
 
 
+def _safe(url: str) -> str:
+    """``url`` without its password, for messages."""
+    head, sep, tail = url.rpartition("@")
+    if not sep:
+        return url
+    scheme, _, credentials = head.partition("://")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user + ':***' if ':' in credentials else user}@{tail}"
+
+
 def _text(value: object) -> str:
     return value.decode("utf-8", "surrogateescape") if isinstance(value, bytes) else str(value)
 
@@ -173,7 +183,7 @@ class RedisStore(Store):
             await self._redis.script_load(_READ)
             await self._redis.script_load(_COMMIT)
         except RedisError as exc:
-            raise StoreError(f"cannot reach Redis at {self.url}: {exc}") from None
+            raise StoreError(f"cannot reach Redis at {_safe(self.url)}: {exc}") from None
         self._flusher = asyncio.get_running_loop().create_task(self._flush_forever())
 
     async def close(self) -> None:

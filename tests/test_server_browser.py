@@ -91,7 +91,7 @@ def row_state(sid: str, state: str | None = None) -> str:
     return found + ("return s;" if state is None else f"return s === {state!r};")
 
 
-def test_the_board_shows_calls_live_and_a_timeline(server: ThreadedServer, browser: Any, tmp_path: Path) -> None:
+def sign_in(browser: Any, server: ThreadedServer) -> None:
     from selenium.webdriver.common.by import By
 
     browser.get(server.url + "/")
@@ -99,15 +99,10 @@ def test_the_board_shows_calls_live_and_a_timeline(server: ThreadedServer, brows
     browser.find_element(By.ID, "token").send_keys(TOKEN)
     browser.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
     wait_for(browser, "return document.getElementById('conn').className === 'live'", "the live feed connects")
-    browser.execute_script("window.notReloaded = true;")
 
-    caller = "5c7f0d2e-8a1b-4c3d-9e5f-a1b2c3d4e5f6"
-    feed(server, "dialin.connected", "support-line", caller, sip_from="+14155550123", display_name="Ann")
-    assert wait_for(browser, row_state(caller), "the call appears") == "connected"
-    feed(server, "participant.joined", "support-line", caller)
-    wait_for(browser, row_state(caller, "joined"), "the row moves to joined, live")
-    assert browser.execute_script("return window.notReloaded") is True
 
+def feed_more_calls(server: ThreadedServer) -> None:
+    """Four more calls in three rooms: live, ringing, completed, failed."""
     for n, room in enumerate(("sales-7", "sales-7", "billing", "billing-2")):
         sid = f"9{n}e1c0de-77aa-4bb2-8cc3-d4e5f6a7b8c{n}"
         feed(server, "dialin.connected", room, sid, sip_from=f"+1212555010{n}")
@@ -117,6 +112,20 @@ def test_the_board_shows_calls_live_and_a_timeline(server: ThreadedServer, brows
             feed(server, "dialin.stopped", room, sid)
         if n == 3:
             feed(server, "dialin.error", room, sid, error_msg="SIP 486 Busy Here from +12125550103")
+
+
+def test_the_board_shows_calls_live_and_a_timeline(server: ThreadedServer, browser: Any, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    sign_in(browser, server)
+    browser.execute_script("window.notReloaded = true;")
+    caller = "5c7f0d2e-8a1b-4c3d-9e5f-a1b2c3d4e5f6"
+    feed(server, "dialin.connected", "support-line", caller, sip_from="+14155550123", display_name="Ann")
+    assert wait_for(browser, row_state(caller), "the call appears") == "connected"
+    feed(server, "participant.joined", "support-line", caller)
+    wait_for(browser, row_state(caller, "joined"), "the row moves to joined, live")
+    assert browser.execute_script("return window.notReloaded") is True
+    feed_more_calls(server)
     wait_for(browser, "return document.querySelectorAll('#calls tr').length === 5", "five calls on the board")
 
     short = caller[:8] + "…" + caller[-4:]

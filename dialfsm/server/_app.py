@@ -363,11 +363,12 @@ def create_app(
         store=store or make_store(config),
         clock=clock,
     )
-    board = _board()
+    app = Starlette(routes=_routes(server, _board()), lifespan=_lifespan(server))
+    app.state.server = server
+    return app
 
-    async def page(request: Request) -> Response:
-        return HTMLResponse(board, headers=_HEADERS)
 
+def _lifespan(server: _Server) -> Callable[[Starlette], Any]:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await server.store.start()
@@ -376,7 +377,14 @@ def create_app(
         finally:
             await server.store.close()
 
-    routes = [
+    return lifespan
+
+
+def _routes(server: _Server, board: str) -> list[Route]:
+    async def page(request: Request) -> Response:
+        return HTMLResponse(board, headers=_HEADERS)
+
+    return [
         Route("/webhook", server.webhook, methods=["POST"]),
         Route("/", page),
         Route("/login", server.login, methods=["GET", "POST"]),
@@ -387,9 +395,6 @@ def create_app(
         Route("/events", _guard(server, server.events)),
         Route("/metrics", _guard(server, server.metrics)),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
-    app.state.server = server
-    return app
 
 
 def app_from_env() -> Starlette:

@@ -253,7 +253,7 @@ class RedisStore(Store):
             return await self._attempt(delivery)  # the stream did not continue the cached state: read it all
         record = current.state.apply(delivery.data, delivery.t, delivery_id=delivery.id)
         calls = reached_calls(current.state, record)
-        result = await self._write(delivery, current, record, calls)
+        result = await self._write(delivery, current.state, record, calls)
         if result is None:
             return None
         if isinstance(result, Commit):
@@ -282,15 +282,9 @@ class RedisStore(Store):
         return current
 
     async def _write(
-        self, delivery: Delivery, current: _Cached, record: dict[str, Any], calls: tuple[dict[str, Any], ...]
+        self, delivery: Delivery, state: RoomState, record: dict[str, Any], calls: tuple[dict[str, Any], ...]
     ) -> str | Commit | None:
         """The compare-and-set: the new stream id, a duplicate's Commit, or ``None`` on a conflict."""
-        state = current.state
-        options = self.options
-        live = bool(state.tracker.live)
-        now = time.time()
-        snapshot = json.dumps(state.dump()) if state.version % options.compact_every == 0 else ""
-        code = record["code"] if record["disposition"] == "anomaly" and record["code"] else ""
         keys = [
             self._key("room", delivery.room),
             self._key("stream", delivery.room),
@@ -300,7 +294,22 @@ class RedisStore(Store):
             self._key("stats"),
             *(self._key("call", c["session_id"]) for c in calls),
         ]
-        args: list[bytes | str | int | float] = [
+        self.counters.add("dialfsm_store_round_trips_total")
+        args = self._commit_args(delivery, state, record, calls)
+        status, version, stream_id = await self._commit(keys=keys, args=args)
+        if status == b"ok":
+            return _text(stream_id)
+        if status == b"dup":
+            return Commit(status="duplicate", room=delivery.room, version=int(version))
+        return None
+
+    def _commit_args(
+        self, delivery: Delivery, state: RoomState, record: dict[str, Any], calls: tuple[dict[str, Any], ...]
+    ) -> list[bytes | str | int | float]:
+        """The commit script's ARGV (see ``_COMMIT``)."""
+        options = self.options
+        commit = Commit(status="applied", room=delivery.room, version=state.version, record=record, calls=calls)
+        return [
             state.version - 1,
             delivery.id or "",
             delivery.type,
@@ -308,27 +317,15 @@ class RedisStore(Store):
             delivery.body,
             json.dumps(record),
             state.calls_json(),
-            snapshot,
-            int(options.live_ttl if live else options.keep_finished),
+            json.dumps(state.dump()) if state.version % options.compact_every == 0 else "",  # the snapshot
+            int(options.live_ttl if state.tracker.live else options.keep_finished),
             int(options.dedup_ttl),
-            json.dumps(
-                feed_event(
-                    Commit(status="applied", room=delivery.room, version=state.version, record=record, calls=calls),
-                    delivery.t,
-                )
-            ),
-            now,
+            json.dumps(feed_event(commit, delivery.t)),
+            time.time(),
             options.stream_max,
             delivery.room,
-            code,
+            record["code"] if record["disposition"] == "anomaly" and record["code"] else "",
         ]
-        self.counters.add("dialfsm_store_round_trips_total")
-        status, version, stream_id = await self._commit(keys=keys, args=args)
-        if status == b"ok":
-            return _text(stream_id)
-        if status == b"dup":
-            return Commit(status="duplicate", room=delivery.room, version=int(version))
-        return None
 
     def _keep(self, room: str, cached: _Cached) -> None:
         self._cache[room] = cached

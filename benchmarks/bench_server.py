@@ -176,24 +176,28 @@ def _round_trips(port: int) -> float | None:
     return None if trips is None or not answered else trips / answered
 
 
-def measure(kind: str, workers: int, count: int, redis_url: str, logs: Path) -> dict[str, Any]:
-    """Start one server, warm it up, send ``count`` deliveries, and stop it."""
+def measure(kind: str, workers: int, count: int, redis_url: str, logs: Path, repeats: int) -> dict[str, Any]:
+    """Start one server, warm it up, send ``count`` new deliveries ``repeats`` times; the median run."""
     subprocess.run(["redis-cli", "-u", redis_url, "flushdb"], check=False, capture_output=True)
     port, process = _start(kind, workers, redis_url, logs)
+    runs = []
     try:
         tag = f"{kind}{workers}"
         asyncio.run(_send(port, [request_bytes(b) for b in deliveries(min(600, count), tag + "w")]))
-        requests = [request_bytes(b) for b in deliveries(count, tag)]
-        seconds, latencies, statuses = asyncio.run(_send(port, requests))
+        for n in range(repeats):
+            requests = [request_bytes(b) for b in deliveries(count, f"{tag}r{n}")]
+            seconds, latencies, statuses = asyncio.run(_send(port, requests))
+            if statuses != {200: count}:
+                raise RuntimeError(f"{kind} x{workers}: answers {statuses}, expected {count} x 200")
+            cuts = statistics.quantiles(latencies, n=100)
+            runs.append({"rate": count / seconds, "p50": cuts[49] * 1000, "p99": cuts[98] * 1000})
         time.sleep(1.5)  # every worker flushes its counters each second
         trips = _round_trips(port) if kind == "dialfsm" else None
     finally:
         process.terminate()
         process.wait(timeout=30)
-    if statuses != {200: count}:
-        raise RuntimeError(f"{kind} x{workers}: answers {statuses}, expected {count} x 200")
-    cuts = statistics.quantiles(latencies, n=100)
-    return {"rate": count / seconds, "p50": cuts[49] * 1000, "p99": cuts[98] * 1000, "round_trips": trips}
+    median = sorted(runs, key=lambda r: r["rate"])[len(runs) // 2]
+    return {**median, "round_trips": trips}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -217,7 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         wait_port(redis_port, redis)
         url = f"redis://127.0.0.1:{redis_port}/0"
-        results = {(k, w): measure(k, w, count, url, logs) for w in (1, 4) for k in ("bare", "dialfsm")}
+        repeats = 1 if args.quick else 3
+        results = {(k, w): measure(k, w, count, url, logs, repeats) for w in (1, 4) for k in ("bare", "dialfsm")}
     finally:
         redis.terminate()
         redis.wait(timeout=10)
@@ -227,11 +232,29 @@ def main(argv: list[str] | None = None) -> int:
         header = (
             f"# Server benchmark results\n\n`python benchmarks/bench_server.py`, {time.strftime('%Y-%m-%d')}, "
             f"{platform.python_implementation()} {platform.python_version()}, {os.cpu_count()} cores, "
-            f"{count:,} deliveries per row over {CONNECTIONS} connections.\n\n"
+            f"{count:,} new deliveries per run over {CONNECTIONS} connections; each row is the median of 3 runs.\n\n"
         )
-        (ROOT / "SERVER_RESULTS.md").write_text(header + "\n".join(table) + "\n", encoding="utf-8")
+        (ROOT / "SERVER_RESULTS.md").write_text(header + "\n".join(table) + "\n" + NOTES, encoding="utf-8")
         print(f"wrote {ROOT / 'SERVER_RESULTS.md'}")
     return 0
+
+
+NOTES = """
+What the figures mean:
+
+* Both receivers verify the signature the same way and are served the same way (uvicorn with
+  uvloop and httptools, `run_uvicorn`); the client, Redis and every worker share the machine's cores.
+* The bare endpoint stops there. dialfsm then parses the envelope, and commits the delivery:
+  one round trip to read what the worker has not applied (and whether the delivery was seen),
+  the tracker step, one round trip for the compare-and-set that appends it to the room's stream.
+  Most of its time is the two round trips' client work in redis-py and the JSON it writes
+  (the journal record, the room's call summaries, the feed event).
+* An applied delivery makes 2 Redis commands (read, commit); the commands of the deliveries a
+  worker has in flight go out together as one pipeline, so round trips per delivery (the workers'
+  `dialfsm_store_round_trips_total` over answered deliveries) fall below 1 under load.  Batching
+  saves round trips (what a Redis across a network charges for), not CPU: the client's work per
+  command is the same.
+"""
 
 
 def render(results: dict[tuple[str, int], dict[str, Any]], count: int) -> list[str]:

@@ -121,6 +121,39 @@ def test_round_trips_per_delivery(url: str) -> None:
     asyncio.run(run())
 
 
+def test_deliveries_in_flight_share_round_trips(url: str) -> None:
+    """Concurrent deliveries to different rooms: 2 commands each, far fewer round trips (pipelines)."""
+
+    async def run() -> None:
+        (store,) = await stores(url, 1)
+        flow = [call_flow(f"room-{n}", f"s{n}", NOW)[0] for n in range(40)]
+        results = await asyncio.gather(*(store.commit(d) for d in flow))
+        assert {r.status for r in results} == {"applied"}
+        totals = await store.totals()
+        assert totals["dialfsm_store_script_calls_total"] == 80
+        assert totals["dialfsm_store_round_trips_total"] <= 10
+        for n in range(40):
+            loaded = await store.load(f"room-{n}")
+            assert loaded is not None
+            assert loaded.calls()[0]["state"] == "connected"
+        await close(store)
+
+    asyncio.run(run())
+
+
+def test_scripts_flushed_from_redis_are_loaded_again(url: str) -> None:
+    async def run() -> None:
+        (store,) = await stores(url, 1)
+        flow = call_flow("R", "s1", NOW)
+        await store.commit(flow[0])
+        redis.Redis.from_url(url).script_flush()  # as a restarted Redis has none
+        assert (await store.commit(flow[1])).status == "applied"
+        assert (await store.commit(flow[1])).status == "duplicate"
+        await close(store)
+
+    asyncio.run(run())
+
+
 def test_workers_racing_on_one_room_agree_with_a_replay_of_its_stream(url: str) -> None:
     """Four stores (four workers' caches and connections) commit one room's deliveries at once."""
 

@@ -23,7 +23,11 @@ _HELP: Final = {
     "dialfsm_deliveries_total": ("counter", "Webhook deliveries answered 200, by result."),
     "dialfsm_rejections_total": ("counter", "Deliveries refused (never stored), by reason."),
     "dialfsm_anomalies_total": ("counter", "Applied deliveries the tracker journaled as anomalies, by code."),
-    "dialfsm_store_round_trips_total": ("counter", "Store round trips made on the delivery path."),
+    "dialfsm_store_round_trips_total": (
+        "counter",
+        "Store round trips made on the delivery path (shared when batched).",
+    ),
+    "dialfsm_store_script_calls_total": ("counter", "Store commands (Redis scripts) run on the delivery path."),
     "dialfsm_store_conflicts_total": ("counter", "Commits refused because another worker committed first."),
     "dialfsm_calls": ("gauge", "Calls the store holds, by kind and state."),
     _LATENCY: ("histogram", "Time to commit one delivery to the store."),

@@ -48,6 +48,7 @@ class Figures:
     repeated: int = 0
     seconds: float = 0.0
     round_trips: float = 0.0
+    script_calls: float = 0.0
     conflicts: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -232,6 +233,7 @@ async def _check(url: str, plan: list[dict[str, Any]], figures: Figures, finishe
     figures.missing = len(expected - set(seen))
     figures.repeated = sum(n - 1 for n in seen.values() if n > 1) + len(set(seen) - expected)
     figures.round_trips = totals.get("dialfsm_store_round_trips_total", 0.0)
+    figures.script_calls = totals.get("dialfsm_store_script_calls_total", 0.0)
     figures.conflicts = totals.get("dialfsm_store_conflicts_total", 0.0)
 
 

@@ -261,9 +261,10 @@ class _Server:
                 if not events:
                     yield ": keepalive\n\n"
                     continue
-                for n, event in enumerate(events, start=1):
-                    event["calls"] = [self.call_out(c) for c in event.get("calls", [])]
-                    event["room"] = self.redact(event.get("room") or "")
+                for n, shared in enumerate(events, start=1):
+                    event = dict(shared)  # the memory store hands every subscriber the same event
+                    event["calls"] = [self.call_out(c) for c in shared.get("calls", [])]
+                    event["room"] = self.redact(shared.get("room") or "")
                     ident = f"id: {after}\n" if n == len(events) else ""
                     yield f"{ident}event: transition\ndata: {json.dumps(event)}\n\n"
         finally:

@@ -3,109 +3,284 @@
 Start with :class:`CallTracker`: feed it Daily's events (``handle``), the bot's
 calls (``start_dialout``...) and their completions, and read each
 :class:`Session`'s ``state`` and ``outcome``.
+
+Every name below is importable from ``dialfsm``; each is loaded from its module
+when first used (PEP 562), so ``import dialfsm`` costs nothing, and a bot that
+never draws a diagram never loads the diagram code.
 """
 
-from dialfsm._errors import ERROR_PATTERNS, ErrorCode, ErrorPattern, classify_error
-from dialfsm._inputs import (
-    Call,
-    CallCompleted,
-    DailyEvent,
-    DialinConnected,
-    DialinError,
-    DialinReady,
-    DialinStopped,
-    DialinWarning,
-    DialoutAnswered,
-    DialoutConnected,
-    DialoutError,
-    DialoutStopped,
-    DialoutWarning,
-    DtmfReceived,
-    LeftMeeting,
-    ParticipantJoined,
-    ParticipantLeft,
-    SendDtmf,
-    SipCallTransfer,
-    SipRefer,
-    StartDialout,
-    StopDialout,
-    TimerExpired,
-)
-from dialfsm._machine import ENGINES, TABLES, Engine
-from dialfsm._parse import EVENT_NAMES, canonical_event_name
-from dialfsm._policy import Effect, RetryDialout, RetryPolicy, StopCall, Timeouts
-from dialfsm._replay import ReplayResult, replay_lines, replay_path, report
-from dialfsm._settings import (
-    Codecs,
-    DialoutSettings,
-    DtmfSettings,
-    SipCallTransferSettings,
-    SipReferSettings,
-    VideoSettings,
-    parse_dialout_settings,
-    parse_dtmf_settings,
-    parse_sip_call_transfer_settings,
-    parse_sip_refer_settings,
-)
-from dialfsm._table import (
-    BY_HISTORY,
-    DIALIN_TABLE,
-    DIALIN_TERMINAL,
-    DIALOUT_TABLE,
-    DIALOUT_TERMINAL,
-    AnomalyCode,
-    DialinState,
-    DialoutState,
-    Disposition,
-    Input,
-    InputKind,
-    Outcome,
-    Resolution,
-    Row,
-    SessionKind,
-    Table,
-    TableError,
-    stopped_outcome,
-)
-from dialfsm._tracker import CallTracker, JournalEntry, Session
-from dialfsm.diagrams import (
-    CheckResult,
-    DiagramError,
-    WriteResult,
-    check_diagrams,
-    readme_block,
-    render_dot,
-    render_mermaid,
-    render_svg,
-    render_transitions_markdown,
-    sync_readme,
-    write_diagrams,
-)
-from dialfsm.exceptions import (
-    CallRefused,
-    DialfsmError,
-    InvalidSettings,
-    RefusalCode,
-    ReplayError,
-    SessionEnded,
-    SnapshotError,
-)
-from dialfsm.recording import Recorder, RecordingError, redact_record, redact_text
-from dialfsm.timeline import Timeline, TimelineFiles, render_timeline, timelines, write_timelines
+from __future__ import annotations
 
-__version__ = "0.1.0"
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dialfsm._errors import (
+        ERROR_PATTERNS,
+        ErrorCode,
+        ErrorPattern,
+        classify_error,
+    )
+    from dialfsm._inputs import (
+        Call,
+        CallCompleted,
+        DailyEvent,
+        DialinConnected,
+        DialinError,
+        DialinReady,
+        DialinStopped,
+        DialinWarning,
+        DialoutAnswered,
+        DialoutConnected,
+        DialoutError,
+        DialoutStopped,
+        DialoutWarning,
+        DtmfReceived,
+        LeftMeeting,
+        ParticipantJoined,
+        ParticipantLeft,
+        SendDtmf,
+        SipCallTransfer,
+        SipRefer,
+        StartDialout,
+        StopDialout,
+        TimerExpired,
+    )
+    from dialfsm._machine import (
+        ENGINES,
+        TABLES,
+        Engine,
+    )
+    from dialfsm._parse import (
+        EVENT_NAMES,
+        canonical_event_name,
+    )
+    from dialfsm._policy import (
+        Effect,
+        RetryDialout,
+        RetryPolicy,
+        StopCall,
+        Timeouts,
+    )
+    from dialfsm._replay import (
+        ReplayResult,
+        replay_lines,
+        replay_path,
+        report,
+    )
+    from dialfsm._session import (
+        JournalEntry,
+        Session,
+    )
+    from dialfsm._settings import (
+        Codecs,
+        DialoutSettings,
+        DtmfSettings,
+        SipCallTransferSettings,
+        SipReferSettings,
+        VideoSettings,
+        parse_dialout_settings,
+        parse_dtmf_settings,
+        parse_sip_call_transfer_settings,
+        parse_sip_refer_settings,
+    )
+    from dialfsm._table import (
+        ANSWERED_STATES,
+        BOOKKEEPING,
+        BY_HISTORY,
+        DIALIN_TABLE,
+        DIALIN_TERMINAL,
+        DIALIN_TIMERS,
+        DIALOUT_TABLE,
+        DIALOUT_TERMINAL,
+        DIALOUT_TIMERS,
+        REVISED_BY_HISTORY,
+        AnomalyCode,
+        Bookkeeping,
+        DialinState,
+        DialoutState,
+        Disposition,
+        Input,
+        InputKind,
+        Origin,
+        Outcome,
+        Resolution,
+        Row,
+        SessionKind,
+        Table,
+        TableError,
+        Timer,
+        stopped_outcome,
+    )
+    from dialfsm._tracker import (
+        CallTracker,
+    )
+    from dialfsm.diagrams import (
+        CheckResult,
+        DiagramError,
+        WriteResult,
+        check_diagrams,
+        readme_block,
+        render_dot,
+        render_mermaid,
+        render_svg,
+        render_transitions_markdown,
+        sync_readme,
+        write_diagrams,
+    )
+    from dialfsm.exceptions import (
+        CallRefused,
+        DialfsmError,
+        InvalidSettings,
+        RefusalCode,
+        ReplayError,
+        SessionEnded,
+        SnapshotError,
+    )
+    from dialfsm.recording import (
+        Recorder,
+        RecordingError,
+        redact_record,
+        redact_text,
+    )
+    from dialfsm.timeline import (
+        Timeline,
+        TimelineFiles,
+        render_timeline,
+        timelines,
+        write_timelines,
+    )
+
+__version__ = "0.2.0"
+
+#: Where each public name lives.
+_EXPORTS: dict[str, str] = {
+    "Origin": "dialfsm._table",
+    "ANSWERED_STATES": "dialfsm._table",
+    "BOOKKEEPING": "dialfsm._table",
+    "DIALIN_TIMERS": "dialfsm._table",
+    "DIALOUT_TIMERS": "dialfsm._table",
+    "REVISED_BY_HISTORY": "dialfsm._table",
+    "Bookkeeping": "dialfsm._table",
+    "Timer": "dialfsm._table",
+    "AnomalyCode": "dialfsm._table",
+    "BY_HISTORY": "dialfsm._table",
+    "Call": "dialfsm._inputs",
+    "CallCompleted": "dialfsm._inputs",
+    "CallRefused": "dialfsm.exceptions",
+    "CallTracker": "dialfsm._tracker",
+    "CheckResult": "dialfsm.diagrams",
+    "Codecs": "dialfsm._settings",
+    "DIALIN_TABLE": "dialfsm._table",
+    "DIALIN_TERMINAL": "dialfsm._table",
+    "DIALOUT_TABLE": "dialfsm._table",
+    "DIALOUT_TERMINAL": "dialfsm._table",
+    "DailyEvent": "dialfsm._inputs",
+    "DiagramError": "dialfsm.diagrams",
+    "DialfsmError": "dialfsm.exceptions",
+    "DialinConnected": "dialfsm._inputs",
+    "DialinError": "dialfsm._inputs",
+    "DialinReady": "dialfsm._inputs",
+    "DialinState": "dialfsm._table",
+    "DialinStopped": "dialfsm._inputs",
+    "DialinWarning": "dialfsm._inputs",
+    "DialoutAnswered": "dialfsm._inputs",
+    "DialoutConnected": "dialfsm._inputs",
+    "DialoutError": "dialfsm._inputs",
+    "DialoutSettings": "dialfsm._settings",
+    "DialoutState": "dialfsm._table",
+    "DialoutStopped": "dialfsm._inputs",
+    "DialoutWarning": "dialfsm._inputs",
+    "Disposition": "dialfsm._table",
+    "DtmfReceived": "dialfsm._inputs",
+    "DtmfSettings": "dialfsm._settings",
+    "ENGINES": "dialfsm._machine",
+    "ERROR_PATTERNS": "dialfsm._errors",
+    "EVENT_NAMES": "dialfsm._parse",
+    "Effect": "dialfsm._policy",
+    "Engine": "dialfsm._machine",
+    "ErrorCode": "dialfsm._errors",
+    "ErrorPattern": "dialfsm._errors",
+    "Input": "dialfsm._table",
+    "InputKind": "dialfsm._table",
+    "InvalidSettings": "dialfsm.exceptions",
+    "JournalEntry": "dialfsm._session",
+    "LeftMeeting": "dialfsm._inputs",
+    "Outcome": "dialfsm._table",
+    "ParticipantJoined": "dialfsm._inputs",
+    "ParticipantLeft": "dialfsm._inputs",
+    "Recorder": "dialfsm.recording",
+    "RecordingError": "dialfsm.recording",
+    "RefusalCode": "dialfsm.exceptions",
+    "ReplayError": "dialfsm.exceptions",
+    "ReplayResult": "dialfsm._replay",
+    "Resolution": "dialfsm._table",
+    "RetryDialout": "dialfsm._policy",
+    "RetryPolicy": "dialfsm._policy",
+    "Row": "dialfsm._table",
+    "SendDtmf": "dialfsm._inputs",
+    "Session": "dialfsm._session",
+    "SessionEnded": "dialfsm.exceptions",
+    "SessionKind": "dialfsm._table",
+    "SipCallTransfer": "dialfsm._inputs",
+    "SipCallTransferSettings": "dialfsm._settings",
+    "SipRefer": "dialfsm._inputs",
+    "SipReferSettings": "dialfsm._settings",
+    "SnapshotError": "dialfsm.exceptions",
+    "StartDialout": "dialfsm._inputs",
+    "StopCall": "dialfsm._policy",
+    "StopDialout": "dialfsm._inputs",
+    "TABLES": "dialfsm._machine",
+    "Table": "dialfsm._table",
+    "TableError": "dialfsm._table",
+    "Timeline": "dialfsm.timeline",
+    "TimelineFiles": "dialfsm.timeline",
+    "Timeouts": "dialfsm._policy",
+    "TimerExpired": "dialfsm._inputs",
+    "VideoSettings": "dialfsm._settings",
+    "WriteResult": "dialfsm.diagrams",
+    "canonical_event_name": "dialfsm._parse",
+    "check_diagrams": "dialfsm.diagrams",
+    "classify_error": "dialfsm._errors",
+    "parse_dialout_settings": "dialfsm._settings",
+    "parse_dtmf_settings": "dialfsm._settings",
+    "parse_sip_call_transfer_settings": "dialfsm._settings",
+    "parse_sip_refer_settings": "dialfsm._settings",
+    "readme_block": "dialfsm.diagrams",
+    "redact_record": "dialfsm.recording",
+    "redact_text": "dialfsm.recording",
+    "render_dot": "dialfsm.diagrams",
+    "render_mermaid": "dialfsm.diagrams",
+    "render_svg": "dialfsm.diagrams",
+    "render_timeline": "dialfsm.timeline",
+    "render_transitions_markdown": "dialfsm.diagrams",
+    "replay_lines": "dialfsm._replay",
+    "replay_path": "dialfsm._replay",
+    "report": "dialfsm._replay",
+    "stopped_outcome": "dialfsm._table",
+    "sync_readme": "dialfsm.diagrams",
+    "timelines": "dialfsm.timeline",
+    "write_diagrams": "dialfsm.diagrams",
+    "write_timelines": "dialfsm.timeline",
+}
 
 __all__ = [
+    "ANSWERED_STATES",
+    "BOOKKEEPING",
     "BY_HISTORY",
     "DIALIN_TABLE",
     "DIALIN_TERMINAL",
+    "DIALIN_TIMERS",
     "DIALOUT_TABLE",
     "DIALOUT_TERMINAL",
+    "DIALOUT_TIMERS",
     "ENGINES",
     "ERROR_PATTERNS",
     "EVENT_NAMES",
+    "REVISED_BY_HISTORY",
     "TABLES",
     "AnomalyCode",
+    "Bookkeeping",
     "Call",
     "CallCompleted",
     "CallRefused",
@@ -140,6 +315,7 @@ __all__ = [
     "InvalidSettings",
     "JournalEntry",
     "LeftMeeting",
+    "Origin",
     "Outcome",
     "ParticipantJoined",
     "ParticipantLeft",
@@ -169,6 +345,7 @@ __all__ = [
     "Timeline",
     "TimelineFiles",
     "Timeouts",
+    "Timer",
     "TimerExpired",
     "VideoSettings",
     "WriteResult",
@@ -197,3 +374,18 @@ __all__ = [
     "write_diagrams",
     "write_timelines",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name from its module on first use (PEP 562)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dialfsm' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The public names, with the module's own."""
+    return sorted({*globals(), *__all__})

@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from dialfsm._coverage import Coverage
 from dialfsm._paths import TablePath, pair_cover, state_cover, transition_cover
@@ -203,10 +203,7 @@ def _coverage(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``dialfsm`` command."""
-    parser = argparse.ArgumentParser(prog="dialfsm", description="Daily telephony call state machines.")
-    sub = parser.add_subparsers(dest="command", required=True)
+def _add_replay(sub: Any) -> None:
     replay = sub.add_parser("replay", help="replay a JSON Lines log through a fresh tracker")
     replay.add_argument("path", help="the log file, or - for standard input")
     output = replay.add_mutually_exclusive_group()
@@ -219,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     replay.add_argument("--strict", action="store_true", help="exit 1 if anything was rejected or anomalous")
     replay.set_defaults(func=_replay)
+
+
+def _add_diagram(sub: Any) -> None:
     diagram = sub.add_parser(
         "diagram",
         help="write the state diagrams (Mermaid, Graphviz, SVG) and the README's block from the tables",
@@ -233,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diagram.set_defaults(func=_diagram)
 
+
+def _add_paths(sub: Any) -> None:
     paths = sub.add_parser(
         "paths",
         help="print input sequences that reach every state or take every transition, as replay logs",
@@ -248,11 +250,20 @@ def build_parser() -> argparse.ArgumentParser:
     paths.add_argument("--out", metavar="DIR", help="write one file per path into DIR instead")
     paths.set_defaults(func=_paths)
 
+
+def _add_coverage(sub: Any) -> None:
     coverage = sub.add_parser("coverage", help="state, transition and transition-pair coverage of replay logs")
     coverage.add_argument("paths", nargs="+", metavar="PATH", help="log files (each replayed by a fresh tracker)")
     coverage.add_argument("--json", action="store_true", help="print one JSON report")
     coverage.set_defaults(func=_coverage)
-    add_serve_parser(sub)  # imports uvicorn only when `serve` runs
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``dialfsm`` command."""
+    parser = argparse.ArgumentParser(prog="dialfsm", description="Daily telephony call state machines.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in (_add_replay, _add_diagram, _add_paths, _add_coverage, add_serve_parser):  # serve imports uvicorn lazily
+        add(sub)
     return parser
 
 

@@ -1,6 +1,6 @@
-"""The ``transitions`` machines built from the tables, and the dispatch compiled from them.
+"""Building: the ``transitions`` machines from the tables, and the dispatch compiled from them.
 
-Each table in :mod:`dialfsm._table` becomes one shared :class:`transitions.Machine`
+Each table in :mod:`dialfsm._table` becomes a :class:`transitions.Machine`
 (``auto_transitions=False``, enum states, one trigger per input, internal
 transitions for recorded rows).  Building it validates the table a second
 time, through transitions' own checks.
@@ -10,9 +10,13 @@ generic trigger costs ~10 us, most of it in callback machinery dialfsm does
 not use.  Instead :func:`compile_dispatch` reads the built ``Machine`` back
 (its events and their transitions) into a dict from ``(state, input)`` to a
 :class:`~dialfsm._table.Resolution`, so the destination of every row is the
-one the ``transitions`` engine would choose.  ``CallTracker(engine="transitions")``
-drives every session through the real ``Machine`` instead; the test suite runs
-both over generated input sequences and requires identical journals.
+one the ``transitions`` engine would choose.  :func:`compile_cells` then adds
+what else the table says of each pair (its bookkeeping, the timer the
+destination arms, whether it ends a watchdog) into one flat tuple per pair,
+the :data:`FastCell` the step reads.  ``CallTracker(engine="transitions")``
+drives every session through a real ``Machine`` instead (each tracker builds
+its own, so a dropped tracker takes its models with it); the test suite runs
+both engines over generated input sequences and requires identical journals.
 """
 
 from __future__ import annotations
@@ -25,30 +29,47 @@ import attrs
 from transitions import Machine
 
 from dialfsm._table import (
+    ANSWERED_STATES,
+    BOOKKEEPING,
     DIALIN_INPUTS,
     DIALIN_TABLE,
     DIALIN_TERMINAL,
+    DIALIN_TIMERS,
     DIALOUT_INPUTS,
     DIALOUT_TABLE,
     DIALOUT_TERMINAL,
+    DIALOUT_TIMERS,
+    Bookkeeping,
     DialinState,
     DialoutState,
     Disposition,
     Input,
+    InputKind,
     OutcomeSpec,
     Resolution,
     SessionKind,
     State,
     Table,
     TableError,
+    Timer,
     build_table,
 )
 
-__all__ = ["ENGINES", "TABLES", "Engine", "build_machine", "compile_dispatch"]
+__all__ = [
+    "ENGINES",
+    "STEP_CODE",
+    "STEP_KINDS",
+    "TABLES",
+    "Engine",
+    "FastCell",
+    "build_machine",
+    "compile_cells",
+    "compile_dispatch",
+]
 
 
 def build_machine(table: Table) -> Machine:
-    """Build a shared ``transitions.Machine`` (no models yet) from a validated table."""
+    """Build a ``transitions.Machine`` (no models yet) from a validated table."""
     machine = Machine(
         model=None,
         states=list(table.states),
@@ -104,6 +125,68 @@ def compile_dispatch(table: Table, machine: Machine) -> dict[tuple[State, Input]
     return dispatch
 
 
+#: One cell of :attr:`Engine.fast`: what one input does in one state, flat, for the step::
+#:
+#:     (disposition, dest, outcome, code, has_row, step, bookkeeping, timer, ends_watch)
+#:
+#: ``outcome`` is the row's outcome spec; ``code`` the anomaly or refusal code;
+#: ``has_row`` whether a table row (not a default rule) decided it; ``step`` the
+#: :data:`STEP_CODE` of ``(disposition, state, dest)``, which journal rows keep;
+#: ``bookkeeping`` what the input records (``None`` for anomalies and refusals);
+#: ``timer`` the :class:`~dialfsm._table.Timer` a transition's ``dest`` arms;
+#: ``ends_watch`` whether a recorded input disarms the state's watchdog timer.
+FastCell: TypeAlias = tuple[
+    Disposition, State, OutcomeSpec, "str | None", bool, int, "Bookkeeping | None", "Timer | None", bool
+]
+
+_STATE_VALUES: Final = tuple(sorted({s.value for s in DialoutState} | {s.value for s in DialinState}))
+
+#: Every ``(disposition, source state, dest state)`` a step can have, as string values,
+#: numbered: a journal row keeps the number (an int, which the cyclic GC does not track)
+#: instead of three enum members (which it does).  See :mod:`dialfsm._journal`.
+STEP_KINDS: Final[tuple[tuple[str, str, str], ...]] = tuple(
+    itertools.product([d.value for d in Disposition], _STATE_VALUES, _STATE_VALUES)
+)
+#: The number of each of :data:`STEP_KINDS`.
+STEP_CODE: Final[Mapping[tuple[str, str, str], int]] = {kind: code for code, kind in enumerate(STEP_KINDS)}
+
+#: The inputs that are a sign of life for a watchdog timer (``Timer.watchdog``).
+_SIGNS_OF_LIFE: Final = frozenset({InputKind.EVENT, InputKind.COMPLETION})
+
+
+def compile_cells(
+    table: Table, dispatch: Mapping[tuple[State, Input], Resolution]
+) -> dict[State, dict[Input, FastCell]]:
+    """The step's view of ``dispatch``: ``{state: {input: FastCell}}``, one unpack per input.
+
+    Nested dicts, not a dict keyed by ``(state, input)``: the step then allocates no
+    key tuple per input (allocations drive the cyclic GC).
+    """
+    fast: dict[State, dict[Input, FastCell]] = {}
+    for (state, input_), r in dispatch.items():
+        acted = r.disposition is Disposition.TRANSITION or r.disposition is Disposition.RECORDED
+        timer = table.timers.get(r.dest) if r.disposition is Disposition.TRANSITION else None
+        watch = table.timers.get(state)
+        ends_watch = (
+            r.disposition is Disposition.RECORDED
+            and watch is not None
+            and watch.watchdog
+            and input_.kind in _SIGNS_OF_LIFE
+        )
+        fast.setdefault(state, {})[input_] = (
+            r.disposition,
+            r.dest,
+            r.outcome,
+            r.code,
+            r.row is not None,
+            STEP_CODE[r.disposition.value, state.value, r.dest.value],
+            BOOKKEEPING.get(input_) if acted else None,
+            timer,
+            ends_watch,
+        )
+    return fast
+
+
 @attrs.frozen
 class Engine:
     """One machine kind, ready to run: its table, its ``Machine`` and the compiled dispatch."""
@@ -111,36 +194,14 @@ class Engine:
     table: Table
     machine: Machine
     dispatch: Mapping[tuple[State, Input], Resolution]
-    #: ``dispatch`` as ``{state: {input: (disposition, dest, outcome, code, row is not None, step)}}``
-    #: for the tracker's hot path: one unpack instead of five attribute reads, and no
-    #: ``(state, input)`` key tuple allocated per input (allocations drive the cyclic GC).
-    #: ``step`` is the :data:`STEP_CODE` of ``(disposition, state, dest)``, which journal rows keep.
+    #: ``dispatch`` with the rest of the table's rules, as :data:`FastCell` s by state then input.
     fast: Mapping[State, Mapping[Input, FastCell]]
-
-
-#: A cell of :attr:`Engine.fast`.
-FastCell: TypeAlias = tuple[Disposition, State, OutcomeSpec, "str | None", bool, int]
-
-_STATE_VALUES: Final = tuple(sorted({s.value for s in DialoutState} | {s.value for s in DialinState}))
-
-#: Every ``(disposition, source state, dest state)`` a step can have, as string values,
-#: numbered: a journal row keeps the number (an int, which the cyclic GC does not track)
-#: instead of three enum members (which it does).  See ``_tracker``'s journal notes.
-STEP_KINDS: Final[tuple[tuple[str, str, str], ...]] = tuple(
-    itertools.product([d.value for d in Disposition], _STATE_VALUES, _STATE_VALUES)
-)
-#: The number of each of :data:`STEP_KINDS`.
-STEP_CODE: Final[Mapping[tuple[str, str, str], int]] = {kind: code for code, kind in enumerate(STEP_KINDS)}
 
 
 def _engine(table: Table) -> Engine:
     machine = build_machine(table)
     dispatch = compile_dispatch(table, machine)
-    fast: dict[State, dict[Input, FastCell]] = {}
-    for (state, input_), r in dispatch.items():
-        step = STEP_CODE[r.disposition.value, state.value, r.dest.value]
-        fast.setdefault(state, {})[input_] = (r.disposition, r.dest, r.outcome, r.code, r.row is not None, step)
-    return Engine(table=table, machine=machine, dispatch=dispatch, fast=fast)
+    return Engine(table=table, machine=machine, dispatch=dispatch, fast=compile_cells(table, dispatch))
 
 
 #: The two validated tables, by session kind.
@@ -152,6 +213,8 @@ TABLES: Final[Mapping[SessionKind, Table]] = {
         DIALOUT_TERMINAL,
         DIALOUT_INPUTS,
         DIALOUT_TABLE,
+        DIALOUT_TIMERS,
+        ANSWERED_STATES[SessionKind.DIALOUT],
     ),
     SessionKind.DIALIN: build_table(
         SessionKind.DIALIN,
@@ -160,6 +223,8 @@ TABLES: Final[Mapping[SessionKind, Table]] = {
         DIALIN_TERMINAL,
         DIALIN_INPUTS,
         DIALIN_TABLE,
+        DIALIN_TIMERS,
+        ANSWERED_STATES[SessionKind.DIALIN],
     ),
 }
 

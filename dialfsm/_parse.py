@@ -1,4 +1,10 @@
-"""The edge: Daily's event names and payloads, in every dialect, to typed inputs.
+"""Hot: the edge, where Daily's event names and payloads, in every dialect, become typed inputs.
+
+Every event passes through here first (``handle`` -> parser -> route -> step),
+so the parsers of the frequent events (:func:`_progress`, ``_dialin_connected``)
+inline their fast paths and build events through their slots
+(:mod:`dialfsm._slots`); the checks and error messages sit in the helpers they
+fall back to.
 
 Names are accepted in the three dialects Daily and its SDKs use:
 
@@ -28,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from typing import Any, Final, cast
+from typing import Final
 
 import attrs
 
@@ -49,7 +55,9 @@ from dialfsm._inputs import (
     ParticipantJoined,
     ParticipantLeft,
 )
+from dialfsm._slots import one_field_maker, slot_setters
 from dialfsm._table import AnomalyCode
+from dialfsm._text import short_repr
 
 __all__ = [
     "EVENT_NAMES",
@@ -59,7 +67,6 @@ __all__ = [
     "canonical_event_name",
     "event_name",
     "from_daily",
-    "short_repr",
     "to_daily",
 ]
 
@@ -75,18 +82,6 @@ class ParseProblem(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-def short_repr(value: object, limit: int = 60) -> str:
-    """``repr(value)`` cut to ``limit`` characters, cheap even for huge strings."""
-    if isinstance(value, str) and len(value) > limit:
-        return repr(value[:limit]) + f"... ({len(value)} chars)"
-    text = (
-        repr(value)
-        if not isinstance(value, (dict, list)) or len(value) < 50
-        else f"<{type(value).__name__} of {len(value)}>"
-    )
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _first(data: Mapping[str, object], *keys: str) -> object:
@@ -119,29 +114,6 @@ def _id(data: Mapping[str, object], event: str, field: str, *keys: str, required
     return value
 
 
-def _slot_setters(cls: type[Any]) -> tuple[Callable[[object, object], None], ...]:
-    """The slot descriptors' setters of a frozen, slotted attrs event class, in field order.
-
-    The hot parsers build events through them, skipping the frozen ``__init__``'s
-    per-field ``object.__setattr__`` calls: the result equals ``cls(**fields)``
-    (these classes have no validators).
-    """
-    return tuple(cls.__dict__[f.name].__set__ for f in attrs.fields(cls))
-
-
-def _maker(cls: type[Any]) -> Callable[[object], Any]:
-    """A fast constructor for a one-field event class (see :func:`_slot_setters`)."""
-    (set_field,) = _slot_setters(cls)
-    new = object.__new__
-
-    def make(value: object) -> Any:
-        obj = new(cls)
-        set_field(obj, value)
-        return obj
-
-    return make
-
-
 _SESSION_KEYS: Final = ("sessionId", "session_id", "participantId", "participant_id")
 _ERROR_KEYS: Final = ("errorMsg", "error_msg", "message")
 _SIP_CALL_ID_KEYS: Final = ("sipCallId", "sip_call_id")
@@ -164,11 +136,12 @@ def _session(data: Mapping[str, object], event: str, *, required: bool = True) -
     return _id(data, event, "sessionId", *_SESSION_KEYS, required=required)
 
 
-def _dialout_progress(
-    cls: type[DialoutConnected | DialoutAnswered | DialoutStopped],
+def _progress(
+    cls: type[DialoutConnected | DialoutAnswered | DialoutStopped | DialinStopped],
 ) -> Callable[[str, object], DailyEvent]:
+    """The parser of an event carrying a required ``sessionId`` and an optional ``sipCallId``."""
     new = object.__new__
-    set_session, set_call = _slot_setters(cls)
+    set_session, set_call = slot_setters(cls)
 
     def parse(event: str, raw: object) -> DailyEvent:
         # The hottest parser (one per ringing, answer and hang-up), kept flat: the fast
@@ -183,10 +156,10 @@ def _dialout_progress(
                 call_id = _sip_call_id_slow(data, event)
         elif type(call_id) is not str or not 0 < len(call_id) <= MAX_ID_LENGTH:
             call_id = _sip_call_id_slow(data, event)
-        obj = new(cls)  # fields set through their slots: see _slot_setters
+        obj = new(cls)  # fields set through their slots: see dialfsm._slots
         set_session(obj, session_id)
         set_call(obj, call_id)
-        return cast(DailyEvent, obj)
+        return obj  # no typing.cast(): it is a call per event
 
     return parse
 
@@ -228,25 +201,25 @@ def _dialin_ready(event: str, raw: object) -> DailyEvent:
     return DialinReady(sip_endpoint=endpoint)
 
 
+_SET_DIALIN_CONNECTED: Final = slot_setters(DialinConnected)
+
+
 def _dialin_connected(event: str, raw: object) -> DailyEvent:
-    data = _object(event, raw)
-    session_id = _session(data, event)
-    assert session_id is not None
-    return DialinConnected(
-        session_id=session_id,
-        sip_from=_text(data, event, "sipFrom", "sipFrom", "sip_from", required=False),
-        sip_call_id=_sip_call_id(data, event),
-    )
-
-
-def _dialin_stopped(event: str, raw: object) -> DailyEvent:
-    data = _object(event, raw)
-    session_id = _session(data, event)
-    assert session_id is not None
-    return DialinStopped(
-        session_id=session_id,
-        sip_call_id=_sip_call_id(data, event),
-    )
+    # Hot: one per dial-in, and it creates the session; the fast paths inline, as in _progress.
+    data = raw if type(raw) is dict and "payload" not in raw else _object(event, raw)
+    session_id = data.get("sessionId")
+    if type(session_id) is not str or not 0 < len(session_id) <= MAX_ID_LENGTH:
+        session_id = _session(data, event)
+    sip_from = data.get("sipFrom")
+    if type(sip_from) is not str or not sip_from:
+        absent = sip_from is None and "sip_from" not in data
+        sip_from = None if absent else _text(data, event, "sipFrom", "sipFrom", "sip_from", required=False)
+    obj = object.__new__(DialinConnected)  # fields set through their slots: see dialfsm._slots
+    set_session, set_from, set_call = _SET_DIALIN_CONNECTED
+    set_session(obj, session_id)
+    set_from(obj, sip_from)
+    set_call(obj, _sip_call_id(data, event))
+    return obj
 
 
 def _dialin_error(event: str, raw: object) -> DailyEvent:
@@ -302,16 +275,16 @@ def _participant_id(event: str, raw: object) -> str:
     return pid
 
 
-_new_joined: Final = _maker(ParticipantJoined)
-_new_left: Final = _maker(ParticipantLeft)
+_new_joined: Final = one_field_maker(ParticipantJoined)
+_new_left: Final = one_field_maker(ParticipantLeft)
 
 
 def _participant_joined(event: str, raw: object) -> DailyEvent:
-    return cast(DailyEvent, _new_joined(_participant_id(event, raw)))
+    return _new_joined(_participant_id(event, raw))  # type: ignore[no-any-return]
 
 
 def _participant_left(event: str, raw: object) -> DailyEvent:
-    return cast(DailyEvent, _new_left(_participant_id(event, raw)))
+    return _new_left(_participant_id(event, raw))  # type: ignore[no-any-return]
 
 
 def _left_meeting(event: str, raw: object) -> DailyEvent:
@@ -319,14 +292,14 @@ def _left_meeting(event: str, raw: object) -> DailyEvent:
 
 
 _PARSERS: Final[Mapping[str, Callable[[str, object], DailyEvent]]] = {
-    "dialout-connected": _dialout_progress(DialoutConnected),
-    "dialout-answered": _dialout_progress(DialoutAnswered),
-    "dialout-stopped": _dialout_progress(DialoutStopped),
+    "dialout-connected": _progress(DialoutConnected),
+    "dialout-answered": _progress(DialoutAnswered),
+    "dialout-stopped": _progress(DialoutStopped),
     "dialout-error": _dialout_error,
     "dialout-warning": _dialout_warning,
     "dialin-ready": _dialin_ready,
     "dialin-connected": _dialin_connected,
-    "dialin-stopped": _dialin_stopped,
+    "dialin-stopped": _progress(DialinStopped),
     "dialin-error": _dialin_error,
     "dialin-warning": _dialin_warning,
     "dtmf-event": _dtmf,

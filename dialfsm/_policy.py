@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import math
 import random
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import Any, TypeAlias
 
 import attrs
 
 from dialfsm._errors import ErrorCode
+from dialfsm._session import Session
+from dialfsm._settings import DialoutSettings
+from dialfsm._table import DialoutState, Outcome, SessionKind
 
-if TYPE_CHECKING:
-    from dialfsm._settings import DialoutSettings
-    from dialfsm._tracker import Session
-
-__all__ = ["Effect", "RetryDialout", "RetryPolicy", "StopCall", "Timeouts"]
+__all__ = ["Effect", "RetryDialout", "RetryPolicy", "StopCall", "Timeouts", "retry_for"]
 
 
 def _seconds(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
@@ -151,3 +150,31 @@ class RetryDialout:
 
 #: Anything the tracker may ask the bot to do.
 Effect: TypeAlias = StopCall | RetryDialout
+
+
+def retry_for(session: Session, policy: RetryPolicy, rng: random.Random, now: float | None) -> RetryDialout | None:
+    """The retry ``policy`` suggests for ``session``, which just ended; ``None`` if it suggests none.
+
+    A dial-out is retried when it ended ``rejected`` or ``failed`` with an error code in
+    ``policy.retry_on``, was never answered, was not hung up by the bot (or the ring
+    timeout on its behalf: no redial after a hang-up), has settings to place it again,
+    and made fewer than ``policy.max_attempts`` attempts.  Draws from ``rng`` only then.
+    """
+    if (
+        session.kind is not SessionKind.DIALOUT
+        or session.outcome not in (Outcome.REJECTED, Outcome.FAILED)
+        or session.error_code not in policy.retry_on
+        or session.attempt >= policy.max_attempts
+        or session.dialout_settings is None
+        or session.answered
+        or DialoutState.STOPPING in session.states
+    ):
+        return None
+    delay = policy.delay(session.attempt, rng)
+    return RetryDialout(
+        previous=session,
+        settings=session.dialout_settings,
+        attempt=session.attempt + 1,
+        delay=delay,
+        not_before=None if now is None else now + delay,
+    )

@@ -21,17 +21,20 @@ and replay goes on.  The log is read one line at a time.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any, Final
 
+from dialfsm._calls import CALLS_BY_NAME
+from dialfsm._errors import CallRefused
 from dialfsm._inputs import CallCompleted
-from dialfsm._parse import short_repr
+from dialfsm._session import JournalEntry
 from dialfsm._table import AnomalyCode, Disposition, Input, InputKind
-from dialfsm._tracker import CallTracker, JournalEntry
-from dialfsm.exceptions import CallRefused
+from dialfsm._text import short_repr
+from dialfsm._tracker import CallTracker
 
 __all__ = ["ReplayResult", "iter_log_lines", "replay_lines", "replay_path", "report"]
 
@@ -172,25 +175,43 @@ def feed_record(tracker: CallTracker, record: object) -> JournalEntry | None:
 
 
 def _feed_call(tracker: CallTracker, record: Mapping[str, Any], ref: str | None, t: float | None) -> JournalEntry:
+    """A call line: through the guards (``place``), or, marked ``"unguarded"``, as the bot's own SDK call."""
     name = record["call"]
-    methods: Mapping[str, Callable[..., object]] = {
-        "send_dtmf": tracker.send_dtmf,
-        "sip_call_transfer": tracker.sip_call_transfer,
-        "sip_refer": tracker.sip_refer,
-    }
-    try:
-        if name == "stop_dialout":
-            tracker.stop_dialout(record.get("session_id"), ref=ref, t=t)  # type: ignore[arg-type]
-        elif name == "start_dialout":
-            tracker.start_dialout(record.get("settings"), ref=ref, t=t, retry_of=record.get("retry_of"))  # type: ignore[arg-type]
-        elif isinstance(name, str) and name in methods:
-            methods[name](record.get("settings"), ref=ref, t=t)
-        else:
-            return _malformed(tracker, f"unknown call {short_repr(name)}", t)
-    except CallRefused:
-        pass  # journaled by the tracker as REFUSED
+    spec = CALLS_BY_NAME.get(name) if isinstance(name, str) else None
+    if spec is None:
+        return _malformed(tracker, f"unknown call {short_repr(name)}", t)
+    argument, retry_of = record.get(spec.argument), record.get("retry_of")
+    if record.get("unguarded") is True:
+        tracker.observe_call(spec.input, argument, ref=ref, t=t, retry_of=retry_of)
+    else:
+        with contextlib.suppress(CallRefused):  # a refusal is journaled by the tracker (REFUSED)
+            tracker.place(spec.input, argument, ref=ref, t=t, retry_of=retry_of)
     assert tracker.last_entry is not None
     return tracker.last_entry
+
+
+def _feed_line(tracker: CallTracker, raw: bytes | str) -> int:
+    """Feed one log line to ``tracker``; 1 if it was an input (anything but a blank line), else 0."""
+    if isinstance(raw, bytes):
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            _malformed(tracker, f"line is not UTF-8: {exc.reason}")
+            return 1
+    else:
+        text = raw
+    if not text.strip():
+        return 0
+    try:
+        record = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        _malformed(tracker, f"line is not JSON: {short_repr(str(exc), 80)}")
+        return 1
+    try:
+        feed_record(tracker, record)
+    except Exception as exc:  # noqa: BLE001  (a line no check foresaw must not stop the replay)
+        _malformed(tracker, f"line could not be fed: {type(exc).__name__}: {short_repr(str(exc), 80)}")
+    return 1
 
 
 def replay_lines(
@@ -223,32 +244,12 @@ def replay_lines(
     tracker.add_entry_listener(collect)
     try:
         for number, raw in lines:
-            tracker._line = number
+            tracker.line = number
             if progress is not None and not number & 0xFFF:
                 progress(number)
-            if isinstance(raw, bytes):
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    inputs += 1
-                    _malformed(tracker, f"line is not UTF-8: {exc.reason}")
-                    continue
-            else:
-                text = raw
-            if not text.strip():
-                continue
-            inputs += 1
-            try:
-                record = json.loads(text)
-            except (ValueError, RecursionError) as exc:
-                _malformed(tracker, f"line is not JSON: {short_repr(str(exc), 80)}")
-                continue
-            try:
-                feed_record(tracker, record)
-            except Exception as exc:  # noqa: BLE001  (a line no check foresaw must not stop the replay)
-                _malformed(tracker, f"line could not be fed: {type(exc).__name__}: {short_repr(str(exc), 80)}")
+            inputs += _feed_line(tracker, raw)
     finally:
-        tracker._line = None
+        tracker.line = None
         tracker.remove_entry_listener(collect)
     return ReplayResult(tracker, inputs, rejected, anomalies)
 

@@ -99,7 +99,7 @@ from typing import Any, Final, cast
 
 import attrs
 
-from dialfsm.exceptions import InvalidSettings
+from dialfsm._errors import InvalidSettings
 
 __all__ = [
     "AUDIO_CODECS",
@@ -614,15 +614,8 @@ def _parse_codecs(value: object, call: str) -> Codecs | None:
     )
 
 
-def parse_dialout_settings(raw: object) -> DialoutSettings:
-    """Validate ``start_dialout`` options (Daily's camelCase mapping or a :class:`DialoutSettings`).
-
-    Raises :class:`~dialfsm.exceptions.InvalidSettings` (``call="start_dialout"``)
-    for the first rule broken, in the order the module docstring lists.
-    """
-    call = _START_DIALOUT
-    settings = _settings_mapping(raw, DialoutSettings, _DIALOUT_FIELDS, call)
-
+def _destination(settings: Mapping[Any, Any], call: str) -> tuple[str | None, str | None]:
+    """``(sipUri, phoneNumber)``: exactly one given, each of its form."""
     sip_uri_given = settings.get("sipUri") is not None
     phone_given = settings.get("phoneNumber") is not None
     if sip_uri_given == phone_given:
@@ -636,13 +629,11 @@ def parse_dialout_settings(raw: object) -> DialoutSettings:
     _max_len(phone_number, MAX_ID_LENGTH, call, "phoneNumber")
     if phone_number is not None and _E164.fullmatch(phone_number) is None:
         raise _fail(call, "phoneNumber", f"must be an E.164 number ('+' then digits 0-9), got {_show(phone_number)}")
+    return sip_uri, phone_number
 
-    video = settings.get("video")
-    if video is not None and not isinstance(video, bool):
-        raise _fail(call, "video", f"must be a bool, got {_show(video)}")
-    video_settings = _parse_video_settings(settings.get("videoSettings"), video, call)
-    codecs = _parse_codecs(settings.get("codecs"), call)
 
+def _identity(settings: Mapping[Any, Any], call: str, sip_uri: str | None) -> tuple[str | None, str | None, str | None]:
+    """``(callerId, displayName, userId)``, each checked."""
     caller_id = _opt_str(settings, "callerId", call)
     if caller_id is not None and sip_uri is not None:
         raise _fail(call, "callerId", f"is not allowed with sipUri (only with phoneNumber), got {_show(caller_id)}")
@@ -655,23 +646,42 @@ def parse_dialout_settings(raw: object) -> DialoutSettings:
         )
     user_id = _opt_str(settings, "userId", call)
     _max_len(user_id, 36, call, "userId")
-    extension = _opt_str(settings, "extension", call)
-    _max_len(extension, 20, call, "extension")
-    wait = _wait_seconds(settings, call)
-    if wait is not None and phone_number is None:
-        raise _fail(call, "waitBeforeExtensionDialSec", f"requires a phoneNumber (got {_show(wait)} with a sipUri)")
+    return caller_id, display_name, user_id
 
-    permissions = settings.get("permissions")
-    if permissions is not None:
-        _as_mapping(permissions, call, "permissions")
-        _check_json(permissions, call, "permissions")
 
+def _provider(settings: Mapping[Any, Any], call: str, sip_uri: str | None) -> str | None:
     provider = _opt_str(settings, "provider", call)
     if provider is not None and provider not in DIALOUT_PROVIDERS:
         raise _fail(call, "provider", f"must be one of {', '.join(DIALOUT_PROVIDERS)}, got {_show(provider)}")
     if provider is not None and sip_uri is None:
         raise _fail(call, "provider", f"is only valid with sipUri, not phoneNumber (got {_show(provider)})")
+    return provider
 
+
+def parse_dialout_settings(raw: object) -> DialoutSettings:
+    """Validate ``start_dialout`` options (Daily's camelCase mapping or a :class:`DialoutSettings`).
+
+    Raises :class:`~dialfsm.exceptions.InvalidSettings` (``call="start_dialout"``)
+    for the first rule broken, in the order the module docstring lists.
+    """
+    call = _START_DIALOUT
+    settings = _settings_mapping(raw, DialoutSettings, _DIALOUT_FIELDS, call)
+    sip_uri, phone_number = _destination(settings, call)
+    video = settings.get("video")
+    if video is not None and not isinstance(video, bool):
+        raise _fail(call, "video", f"must be a bool, got {_show(video)}")
+    video_settings = _parse_video_settings(settings.get("videoSettings"), video, call)
+    codecs = _parse_codecs(settings.get("codecs"), call)
+    caller_id, display_name, user_id = _identity(settings, call, sip_uri)
+    extension = _opt_str(settings, "extension", call)
+    _max_len(extension, 20, call, "extension")
+    wait = _wait_seconds(settings, call)
+    if wait is not None and phone_number is None:
+        raise _fail(call, "waitBeforeExtensionDialSec", f"requires a phoneNumber (got {_show(wait)} with a sipUri)")
+    permissions = settings.get("permissions")
+    if permissions is not None:
+        _as_mapping(permissions, call, "permissions")
+        _check_json(permissions, call, "permissions")
     return DialoutSettings(
         sip_uri=sip_uri,
         phone_number=phone_number,
@@ -683,7 +693,7 @@ def parse_dialout_settings(raw: object) -> DialoutSettings:
         codecs=codecs,
         extension=extension,
         wait_before_extension_dial_sec=wait,
-        provider=provider,
+        provider=_provider(settings, call, sip_uri),
         permissions=permissions,
     )
 

@@ -13,24 +13,28 @@ Listeners are not carried either (they are code).
 
 A snapshot of a newer format, or a corrupt one, raises
 :class:`~dialfsm.exceptions.SnapshotError` and yields no tracker at all.
+This module works on a :class:`~dialfsm._core.TrackerCore` (a friend of it);
+:meth:`CallTracker.restore <dialfsm.CallTracker.restore>` passes the class
+to build, so nothing here imports the tracker.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections import deque
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, TypeVar
 
-from dialfsm._errors import ErrorCode
+from dialfsm._calls import CALL_INPUTS
+from dialfsm._core import TrackerCore
+from dialfsm._errors import CallRefused, ErrorCode, SnapshotError
+from dialfsm._machine import TABLES
 from dialfsm._policy import Effect, RetryDialout, RetryPolicy, StopCall, Timeouts
+from dialfsm._session import Session
 from dialfsm._settings import parse_dialout_settings
+from dialfsm._step import bind
 from dialfsm._table import DialinState, DialoutState, Input, InputKind, Outcome, SessionKind
-from dialfsm.exceptions import CallRefused, SnapshotError
-
-if TYPE_CHECKING:
-    from dialfsm._tracker import CallTracker, Session
+from dialfsm._timers import TimerHeap
 
 __all__ = ["FORMAT", "VERSION", "restore", "snapshot"]
 
@@ -39,56 +43,60 @@ FORMAT: Final = "dialfsm.snapshot"
 #: The snapshot format version this dialfsm writes and the newest it reads.
 VERSION: Final = 1
 
+_Core = TypeVar("_Core", bound=TrackerCore)
 
-def snapshot(tracker: CallTracker) -> dict[str, Any]:
-    """The JSON-able state of ``tracker`` (see the module docstring for what is carried)."""
-    from dialfsm._tracker import _Pending  # noqa: PLC0415  (circular at import time)
 
-    def pending_rows(queue: deque[_Pending]) -> list[list[Any]]:
-        return [[p.session.index, p.ref] for p in queue if not p.done]
-
-    timeouts = tracker.timeouts
-    policy = tracker.retry_policy
+def snapshot(core: TrackerCore) -> dict[str, Any]:
+    """The JSON-able state of ``core`` (see the module docstring for what is carried)."""
     return {
         "format": FORMAT,
         "version": VERSION,
-        "config": {
-            "max_dialouts": tracker.max_dialouts,
-            "allow_dialout": tracker.allow_dialout,
-            "engine": tracker.engine,
-            "journal_limit": tracker.journal_limit,
-            "keep_history": tracker.keep_history,
-            "finished_limit": tracker.finished_limit,
-            "timeouts": None
-            if timeouts is None
-            else {"start": timeouts.start, "ring": timeouts.ring, "stop": timeouts.stop},
-            "retry": None
-            if policy is None
-            else {
-                "max_attempts": policy.max_attempts,
-                "base_delay": policy.base_delay,
-                "multiplier": policy.multiplier,
-                "max_delay": policy.max_delay,
-                "jitter": policy.jitter,
-                "seed": policy.seed,
-                "retry_on": sorted(code.value for code in policy.retry_on),
-            },
+        "config": _config(core),
+        "rng": _rng_state(core._rng.getstate()),
+        "seq": core._seq,
+        "created": core._created,
+        "now": core._now,
+        "timer_seq": core._timers.seq,
+        "sessions": [_session_row(s, core._sessions) for s in core._sessions.values()],
+        "live": list(core._live),
+        "waiting_for_id": list(core._waiting_for_id),
+        "forgotten": list(core._forgotten),
+        "finished": [s.index for s in core._finished],
+        "pending": {
+            call.value: rows
+            for call in CALL_INPUTS
+            if (rows := [[p.session.index, p.ref] for p in core._pending.waiting(call)])
         },
-        "rng": _rng_state(tracker._rng.getstate()),
-        "seq": tracker._seq,
-        "created": tracker._created,
-        "now": tracker._now,
-        "timer_seq": tracker._timer_seq,
-        "sessions": [_session_row(s, tracker._sessions) for s in tracker],
-        "live": list(tracker._live),
-        "waiting_for_id": list(tracker._waiting_for_id),
-        "forgotten": list(tracker._forgotten),
-        "finished": [s.index for s in tracker._finished],
-        "pending": {call.value: pending_rows(queue) for call, queue in tracker._pending.items() if queue},
-        "start_refs": {ref: s.index for ref, s in tracker._start_refs.items()},
-        "endpoints": list(tracker._endpoints),
+        "start_refs": {ref: s.index for ref, s in core._start_refs.items()},
+        "endpoints": list(core._endpoints),
         # A retry suggested for a session already forgotten (finished_limit) is not carried.
-        "effects": [_effect_row(e) for e in tracker._effects if _named(e) in tracker._sessions.values()],
+        "effects": [_effect_row(e) for e in core._effects if _named(e) in core._sessions.values()],
+    }
+
+
+def _config(core: TrackerCore) -> dict[str, Any]:
+    timeouts, policy = core.timeouts, core.retry_policy
+    return {
+        "max_dialouts": core.max_dialouts,
+        "allow_dialout": core.allow_dialout,
+        "engine": core.engine,
+        "journal_limit": core._journal_limit,
+        "keep_history": core.keep_history,
+        "finished_limit": core.finished_limit,
+        "timeouts": None
+        if timeouts is None
+        else {"start": timeouts.start, "ring": timeouts.ring, "stop": timeouts.stop},
+        "retry": None
+        if policy is None
+        else {
+            "max_attempts": policy.max_attempts,
+            "base_delay": policy.base_delay,
+            "multiplier": policy.multiplier,
+            "max_delay": policy.max_delay,
+            "jitter": policy.jitter,
+            "seed": policy.seed,
+            "retry_on": sorted(code.value for code in policy.retry_on),
+        },
     }
 
 
@@ -116,7 +124,7 @@ def _session_row(s: Session, sessions: Mapping[int, Session]) -> dict[str, Any]:
         "error": s._error,
         "error_code": None if s._error_code is None else s._error_code.value,
         "settings": None if s._settings is None else s._settings.to_daily(),
-        "answered": s._answered,
+        "answered": s.answered,
         "stop_requested": s._stop_requested,
         "live_transfers": s._live_transfers,
         "warnings": None if s._warnings is None else list(s._warnings),
@@ -127,7 +135,7 @@ def _session_row(s: Session, sessions: Mapping[int, Session]) -> dict[str, Any]:
         "start_ref": s._start_ref,
         "attempt": s.attempt,
         "previous": _linked(s.previous, sessions),
-        "retry": _linked(s.retry, sessions),
+        "retry": _linked(s.next_attempt, sessions),
     }
 
 
@@ -143,8 +151,8 @@ def _effect_row(effect: Effect) -> dict[str, Any]:
     }
 
 
-def restore(data: object) -> CallTracker:
-    """A tracker in exactly the state ``data`` (from :func:`snapshot`) describes.
+def restore(data: object, cls: type[_Core]) -> _Core:
+    """A ``cls`` (a :class:`~dialfsm.CallTracker`) in exactly the state ``data`` (from :func:`snapshot`) describes.
 
     Raises:
         SnapshotError: ``data`` is not a dialfsm snapshot, is of a newer format
@@ -161,7 +169,7 @@ def restore(data: object) -> CallTracker:
     if version < 1:
         raise SnapshotError(f"unknown snapshot format version {version}")
     try:
-        return _restore(data)
+        return _restore(data, cls)
     except SnapshotError:
         raise
     except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, CallRefused) as exc:
@@ -182,13 +190,19 @@ def _int(value: object) -> int:
     return value
 
 
-def _restore(data: Mapping[str, Any]) -> CallTracker:
-    from dialfsm._tracker import CallTracker, Session, _Pending  # noqa: PLC0415  (circular at import time)
+def _str(value: object) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"expected a string, got {type(value).__name__}")
+    return value
 
-    config = data["config"]
-    timeouts_row = config["timeouts"]
-    retry_row = config["retry"]
-    tracker = CallTracker(
+
+def _str_or_none(value: object) -> str | None:
+    return None if value is None else _str(value)
+
+
+def _new_core(config: Mapping[str, Any], cls: type[_Core]) -> _Core:
+    timeouts_row, retry_row = config["timeouts"], config["retry"]
+    return cls(
         max_dialouts=config["max_dialouts"],
         allow_dialout=bool(config["allow_dialout"]),
         engine=config["engine"],
@@ -200,88 +214,96 @@ def _restore(data: Mapping[str, Any]) -> CallTracker:
         if retry_row is None
         else RetryPolicy(**{**retry_row, "retry_on": frozenset(ErrorCode(c) for c in retry_row["retry_on"])}),
     )
-    rng = data["rng"]
-    tracker._rng.setstate((rng[0], tuple(rng[1]), rng[2]))
-    tracker._seq = _int(data["seq"])
-    tracker._created = _int(data["created"])
-    tracker._now = _float_or_none(data["now"])
-    tracker._timer_seq = _int(data["timer_seq"])
 
-    sessions: dict[int, Session] = {}
+
+def _restore(data: Mapping[str, Any], cls: type[_Core]) -> _Core:
+    core = _new_core(data["config"], cls)
+    rng = data["rng"]
+    core._rng.setstate((rng[0], tuple(rng[1]), rng[2]))
+    core._seq = _int(data["seq"])
+    core._created = _int(data["created"])
+    core._now = _float_or_none(data["now"])
+    core._timers = TimerHeap.from_entries([], _int(data["timer_seq"]))
     rows = data["sessions"]
+    sessions = {}
     for row in rows:
-        kind = SessionKind(row["kind"])
-        states_enum: type[DialoutState] | type[DialinState] = (
-            DialoutState if kind is SessionKind.DIALOUT else DialinState
-        )
-        settings = None if row["settings"] is None else parse_dialout_settings(row["settings"])
-        index = _int(row["index"])
-        if index in sessions or index >= tracker._created:
-            raise ValueError(f"session index {index} repeated or beyond 'created'")
-        session = Session(kind, index, tracker._engines[kind].fast, settings)
-        states = [states_enum(v) for v in row["states"]]
-        if not states or states[0] is not states_enum("idle"):
-            raise ValueError("a session's states must start with idle")
-        session._states = states
-        session._state = states[-1]
-        session._outcome = None if row["outcome"] is None else Outcome(row["outcome"])
-        if (session._outcome is None) == (session._state in tracker._engines[kind].table.terminal):
-            raise ValueError(f"session {index}: outcome and state disagree")
-        session._error = _str_or_none(row["error"])
-        session._error_code = None if row["error_code"] is None else ErrorCode(row["error_code"])
-        session._answered = bool(row["answered"])
-        session._stop_requested = bool(row["stop_requested"])
-        session._live_transfers = _int(row["live_transfers"])
-        session._warnings = None if row["warnings"] is None else [_str(w) for w in row["warnings"]]
-        session._dtmf = None if row["dtmf"] is None else [_str(d) for d in row["dtmf"]]
-        session._deadline = _float_or_none(row["deadline"])
-        session._timer = None if row["timer"] is None else Input(row["timer"])
-        if session._timer is not None and (session._timer.kind is not InputKind.TIMER or session._deadline is None):
-            raise ValueError(f"session {index}: bad timer")
-        session.attempt = _int(row["attempt"]) or 1
-        session._timer_seq = _int(row["timer_seq"])
-        session._start_ref = _str_or_none(row["start_ref"])
-        session._owner = tracker
+        session = _session(row, core)
+        if session.index in sessions:
+            raise ValueError(f"session index {session.index} repeated")
+        sessions[session.index] = session
         sid = _str_or_none(row["session_id"])
-        sessions[index] = session
         if sid is not None:
-            if sid in tracker._by_id:
+            if sid in core._by_id:
                 raise ValueError(f"session id {sid!r} repeated")
-            tracker._bind(session, sid)
+            bind(core, session, sid)
     for row in rows:
         session = sessions[row["index"]]
         session.previous = None if row["previous"] is None else sessions[row["previous"]]
-        session.retry = None if row["retry"] is None else sessions[row["retry"]]
-    tracker._sessions = dict(sorted(sessions.items()))
+        session.next_attempt = None if row["retry"] is None else sessions[row["retry"]]
+    core._sessions = dict(sorted(sessions.items()))
+    _restore_indexes(data, core, sessions)
+    return core
+
+
+def _session(row: Mapping[str, Any], core: TrackerCore) -> Session:
+    kind = SessionKind(row["kind"])
+    states_enum: type[DialoutState] | type[DialinState] = DialoutState if kind is SessionKind.DIALOUT else DialinState
+    settings = None if row["settings"] is None else parse_dialout_settings(row["settings"])
+    index = _int(row["index"])
+    if index >= core._created:
+        raise ValueError(f"session index {index} beyond 'created'")
+    session = Session(kind, index, None, settings)
+    states = [states_enum(v) for v in row["states"]]
+    if not states or states[0] is not states_enum("idle"):
+        raise ValueError("a session's states must start with idle")
+    session._states, session._state = states, states[-1]
+    session._outcome = None if row["outcome"] is None else Outcome(row["outcome"])
+    if (session._outcome is None) == (session._state in TABLES[kind].terminal):
+        raise ValueError(f"session {index}: outcome and state disagree")
+    if bool(row["answered"]) != session.answered:
+        raise ValueError(f"session {index}: 'answered' disagrees with its states")
+    session._error = _str_or_none(row["error"])
+    session._error_code = None if row["error_code"] is None else ErrorCode(row["error_code"])
+    session._stop_requested = bool(row["stop_requested"])
+    session._live_transfers = _int(row["live_transfers"])
+    session._warnings = None if row["warnings"] is None else [_str(w) for w in row["warnings"]]
+    session._dtmf = None if row["dtmf"] is None else [_str(d) for d in row["dtmf"]]
+    session._deadline = _float_or_none(row["deadline"])
+    session._timer = None if row["timer"] is None else Input(row["timer"])
+    if session._timer is not None and (session._timer.kind is not InputKind.TIMER or session._deadline is None):
+        raise ValueError(f"session {index}: bad timer")
+    session.attempt = _int(row["attempt"]) or 1
+    session._timer_seq = _int(row["timer_seq"])
+    session._start_ref = _str_or_none(row["start_ref"])
+    session._owner = core
+    return session
+
+
+def _restore_indexes(data: Mapping[str, Any], core: TrackerCore, sessions: Mapping[int, Session]) -> None:
     live = [sessions[i] for i in data["live"]]
     if any(s.is_terminal for s in live) or {s.index for s in live} != {
         s.index for s in sessions.values() if not s.is_terminal
     }:
         raise ValueError("'live' does not match the sessions' states")
-    tracker._live = {s.index: s for s in live}
-    tracker._live_dialouts = sum(1 for s in live if s.kind is SessionKind.DIALOUT)
-    tracker._waiting_for_id = {i: sessions[i] for i in data["waiting_for_id"]}
-    tracker._forgotten = {_str(sid): None for sid in data["forgotten"]}
-    tracker._finished = deque(sessions[i] for i in data["finished"])
+    core._live = {s.index: s for s in live}
+    core._live_dialouts = sum(1 for s in live if s.kind is SessionKind.DIALOUT)
+    core._waiting_for_id = {i: sessions[i] for i in data["waiting_for_id"]}
+    core._forgotten = {_str(sid): None for sid in data["forgotten"]}
+    core._finished = deque(sessions[i] for i in data["finished"])
     for name, queue_rows in data["pending"].items():
         call = Input(name)
         if call.kind is not InputKind.CALL:
             raise ValueError(f"pending {name!r} is not a call")
         for index, ref in queue_rows:
-            pending = _Pending(call=call, session=sessions[index], ref=_str_or_none(ref))
-            tracker._pending[call].append(pending)
-            if pending.ref is not None:
-                tracker._refs[pending.ref] = pending
-    tracker._start_refs = {_str(ref): sessions[i] for ref, i in data["start_refs"].items()}
-    tracker._endpoints = {_str(e): None for e in data["endpoints"]}
+            core._pending.register(call, sessions[index], _str_or_none(ref))
+    core._start_refs = {_str(ref): sessions[i] for ref, i in data["start_refs"].items()}
+    core._endpoints = {_str(e): None for e in data["endpoints"]}
     for effect in data["effects"]:
-        tracker._effects.append(_effect(effect, sessions))
+        core._effects.append(_effect(effect, sessions))
     for session in live:
-        if session._deadline is not None:  # the saved arming order keeps ties between equal deadlines as they were
-            heapq.heappush(tracker._timers, (session._deadline, session._timer_seq, session.index))
-        if tracker.engine == "transitions":
-            tracker._attach_model(session)
-    return tracker
+        core._timers.rearm(session)  # the saved arming order keeps ties between equal deadlines as they were
+        if core._machines is not None:
+            core._attach_model(session)
 
 
 def _effect(row: Mapping[str, Any], sessions: Mapping[int, Session]) -> Effect:
@@ -303,13 +325,3 @@ def _effect(row: Mapping[str, Any], sessions: Mapping[int, Session]) -> Effect:
             not_before=_float_or_none(row["not_before"]),
         )
     raise ValueError(f"unknown effect type {row['type']!r}")
-
-
-def _str(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {type(value).__name__}")
-    return value
-
-
-def _str_or_none(value: object) -> str | None:
-    return None if value is None else _str(value)

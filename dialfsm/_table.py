@@ -38,11 +38,26 @@ defined and checked by the exhaustive tests:
 4. a completion no row names is recorded, and so is a timer (a stale one:
    timers are disarmed when their state is left, so this does not happen).
 
-Timers (dial-out only; the tracker arms them, time comes from the inputs' ``t``):
-``start_timeout`` in ``connecting`` (no completion and no event since the
-start), ``ring_timeout`` in ``connected`` (the tracker then asks the bot to
-stop the call: outcome ``not_answered`` once stopped), ``stop_timeout`` in
-``stopping`` (no ``dialout-stopped`` came: taken as stopped).
+Everything else an input does is here too, as literals the machines are
+built from and the diagrams draw (h11's rule: whatever affects the state
+machine lives in this file):
+
+* **Timers** (:data:`DIALOUT_TIMERS`, :data:`DIALIN_TIMERS`): the deadline
+  each state arms when a session enters it, read from
+  :class:`~dialfsm.Timeouts`; the tracker feeds the timer input when the
+  inputs' ``t`` (or ``advance(now)``) passes it.  Dial-outs:
+  ``start_timeout`` in ``connecting`` (no completion and no event since the
+  start; any event or completion the state records disarms it, "a sign of
+  life"), ``ring_timeout`` in ``connected`` (the tracker then asks the bot to
+  stop the call: outcome ``not_answered`` once stopped), ``stop_timeout`` in
+  ``stopping`` (no ``dialout-stopped`` came: taken as stopped).  Leaving a
+  state disarms its timer.
+* **Bookkeeping** (:data:`BOOKKEEPING`): what an accepted input records on
+  its session besides the state: a stop requested, a transfer started or
+  failed, a warning, a DTMF tone, Daily's error text, a request to the bot to
+  stop the call.  It never moves a state; it feeds the outcome rules.
+* **Answered states** (:data:`ANSWERED_STATES`): which state counts as
+  "answered" for the outcome rules and the retry policy.
 
 Surprises Daily documents, and how each is treated
 --------------------------------------------------
@@ -80,9 +95,12 @@ Decisions where Daily is silent (also in the README)
 * ``start_dialout.error`` after events already moved the call forward is an
   ``OUT_OF_ORDER`` anomaly: Daily's events win, the state is kept.
 * A session's outcome on ``stopped`` is decided by its history
-  (:func:`stopped_outcome`): ``transferred`` if a transfer was requested and
-  has not failed, else ``completed`` if it was answered (dial-in: joined),
-  else ``cancelled`` if the bot asked to stop it, else ``not_answered``.
+  (:func:`stopped_outcome`, rows marked :data:`BY_HISTORY`): ``transferred``
+  if a transfer was requested and has not failed, else ``completed`` if it was
+  answered (dial-in: joined), else ``cancelled`` if the bot asked to stop it,
+  else ``not_answered``.  Once stopped, only a failed transfer's completion
+  decides it again, and only a ``transferred`` outcome changes (rows marked
+  :data:`REVISED_BY_HISTORY`).
 """
 
 from __future__ import annotations
@@ -94,23 +112,31 @@ from typing import Final, Literal, TypeAlias
 import attrs
 
 __all__ = [
+    "ANSWERED_STATES",
+    "BOOKKEEPING",
     "BY_HISTORY",
     "DIALIN_TABLE",
     "DIALIN_TERMINAL",
+    "DIALIN_TIMERS",
     "DIALOUT_TABLE",
     "DIALOUT_TERMINAL",
+    "DIALOUT_TIMERS",
+    "REVISED_BY_HISTORY",
     "AnomalyCode",
+    "Bookkeeping",
     "DialinState",
     "DialoutState",
     "Disposition",
     "Input",
     "InputKind",
+    "Origin",
     "Outcome",
     "Resolution",
     "Row",
     "SessionKind",
     "Table",
     "TableError",
+    "Timer",
     "default_resolution",
     "stopped_outcome",
 ]
@@ -203,6 +229,22 @@ class AnomalyCode(enum.StrEnum):
     UNEXPECTED_COMPLETION = "UNEXPECTED_COMPLETION"
     #: An event name dialfsm does not know.
     UNKNOWN_EVENT = "UNKNOWN_EVENT"
+    #: A call the bot made on its SDK directly that dialfsm's guards would have refused
+    #: (the message names the refusal's code); it is tracked as far as it can be.
+    UNGUARDED_CALL = "UNGUARDED_CALL"
+
+
+class Origin(enum.StrEnum):
+    """Where a session's call came from."""
+
+    #: A dial-out this tracker placed (``start_dialout``, or the bot's SDK call it observed).
+    BOT = "bot"
+    #: A dial-out started elsewhere (another process, the REST API), tracked from Daily's events.
+    ADOPTED = "adopted"
+    #: The new leg a transfer created (``session.transferred_from`` names the leg it came from).
+    TRANSFER = "transfer"
+    #: A dial-in: a caller reached the room.
+    CALLER = "caller"
 
 
 class InputKind(enum.Enum):
@@ -299,7 +341,10 @@ class Disposition(enum.StrEnum):
 
 #: Marker for rows whose outcome is decided by :func:`stopped_outcome`.
 BY_HISTORY: Final = "by history"
-OutcomeSpec: TypeAlias = Outcome | Literal["by history"] | None
+#: Marker for rows of a terminal state that decide the outcome again by :func:`stopped_outcome`,
+#: changing it only if it is ``transferred`` (a transfer that failed after the call stopped).
+REVISED_BY_HISTORY: Final = "revised by history"
+OutcomeSpec: TypeAlias = Outcome | Literal["by history", "revised by history"] | None
 
 
 @attrs.frozen(kw_only=True)
@@ -310,7 +355,7 @@ class Row:
         source: The state the row applies in.
         input: The input it reads.
         dest: The state it moves to; ``None`` keeps the state (recorded or anomaly).
-        outcome: The outcome it sets, :data:`BY_HISTORY`, or ``None``.
+        outcome: The outcome it sets, :data:`BY_HISTORY`, :data:`REVISED_BY_HISTORY`, or ``None``.
         anomaly: For rows recording a documented oddity, the anomaly code.
         note: Why the row exists; shown in diagrams and the README's table.
 
@@ -333,103 +378,93 @@ class Row:
         return Disposition.RECORDED
 
 
-def _t(source: State, input_: Input, dest: State, outcome: OutcomeSpec = None, note: str = "") -> Row:
-    return Row(source=source, input=input_, dest=dest, outcome=outcome, note=note)
+Sources: TypeAlias = State | tuple[State, ...]
 
 
-def _r(source: State, input_: Input, note: str = "", outcome: OutcomeSpec = None) -> Row:
-    return Row(source=source, input=input_, outcome=outcome, note=note)
+def _each(sources: Sources) -> tuple[State, ...]:
+    return sources if isinstance(sources, tuple) else (sources,)
 
 
-def _a(source: State, input_: Input, anomaly: AnomalyCode, note: str = "") -> Row:
-    return Row(source=source, input=input_, anomaly=anomaly, note=note)
+def _t(source: Sources, input_: Input, dest: State, outcome: OutcomeSpec = None, note: str = "") -> tuple[Row, ...]:
+    """Transition rows: ``input_`` moves ``source`` (one state or a group) to ``dest``."""
+    return tuple(Row(source=s, input=input_, dest=dest, outcome=outcome, note=note) for s in _each(source))
+
+
+def _r(source: Sources, input_: Input, note: str = "", outcome: OutcomeSpec = None) -> tuple[Row, ...]:
+    """Recorded rows: ``input_`` is accepted in ``source`` (one state or a group) and moves nothing."""
+    return tuple(Row(source=s, input=input_, outcome=outcome, note=note) for s in _each(source))
+
+
+def _a(source: Sources, input_: Input, anomaly: AnomalyCode, note: str = "") -> tuple[Row, ...]:
+    """Anomaly rows: ``input_`` in ``source`` is recorded with the code ``anomaly``."""
+    return tuple(Row(source=s, input=input_, anomaly=anomaly, note=note) for s in _each(source))
 
 
 O, I = DialoutState, Input  # noqa: E741  (local shorthands keep the table readable)
+#: The dial-out states a call is live in, once placed (rows shared by all of them name this group).
+_PLACED = (O.CONNECTING, O.CONNECTED, O.ANSWERED, O.STOPPING)
+#: The dial-out states after Daily reported progress.
+_PROGRESSED = (O.CONNECTED, O.ANSWERED, O.STOPPING)
 
 # fmt: off
 DIALOUT_TABLE: Final[tuple[Row, ...]] = (
     # --- idle -------------------------------------------------------------
-    _t(O.IDLE, I.START_DIALOUT, O.CONNECTING,
-       note="startDialOut(): 'Initiates an outbound SIP or PSTN call from a Daily room.'"),
+    *_t(O.IDLE, I.START_DIALOUT, O.CONNECTING,
+        note="startDialOut(): 'Initiates an outbound SIP or PSTN call from a Daily room.'"),
+
+    # --- every placed call: connecting, connected, answered, stopping ------
+    *_r(_PLACED, I.DIALOUT_WARNING, note="'Non-fatal warning (e.g. codec fallback applied)'"),
+    *_r(_PLACED, I.DTMF_EVENT),
+    *_r(_PLACED, I.PARTICIPANT_JOINED),
+    *_r(_PLACED, I.PARTICIPANT_LEFT),
+    *_t(_PLACED, I.LEFT_MEETING, O.STOPPED, Outcome.ABANDONED, note="leaving the room drops every leg"),
+    *_t(_PLACED, I.DIALOUT_ERROR, O.ERROR, Outcome.FAILED,
+        note="'Fatal error - session will not recover'; may carry no sessionId"),
+    *_t(_PLACED, I.DIALOUT_STOPPED, O.STOPPED, BY_HISTORY,
+        note="'Session ended (remote hung up or stopDialOut() was called)'"),
+
+    # --- once Daily reported progress: connected, answered, stopping --------
+    *_r(_PROGRESSED, I.START_OK, note="events came before the completion; it only confirms"),
+    *_a(_PROGRESSED, I.START_ERROR, AnomalyCode.OUT_OF_ORDER,
+        note="an error completion after Daily reported progress; the events win"),
 
     # --- connecting: start requested, no word from Daily yet ---------------
-    _r(O.CONNECTING, I.START_OK, note="completion returned the session id"),
-    _t(O.CONNECTING, I.START_ERROR, O.ERROR, Outcome.REJECTED,
-       note="a failed start fires no dialout-error; the completion carries the error"),
-    _t(O.CONNECTING, I.DIALOUT_CONNECTED, O.CONNECTED,
-       note="'dialout-connected fires when the SIP/PSTN network acknowledges the call'"),
-    _t(O.CONNECTING, I.DIALOUT_ANSWERED, O.ANSWERED,
-       note="dialout-connected is not guaranteed to precede dialout-answered"),
-    _t(O.CONNECTING, I.DIALOUT_STOPPED, O.STOPPED, BY_HISTORY),
-    _t(O.CONNECTING, I.DIALOUT_ERROR, O.ERROR, Outcome.FAILED,
-       note="'Fatal error - session will not recover'; may carry no sessionId"),
-    _r(O.CONNECTING, I.DIALOUT_WARNING, note="'Non-fatal warning (e.g. codec fallback applied)'"),
-    _r(O.CONNECTING, I.DTMF_EVENT),
-    _r(O.CONNECTING, I.PARTICIPANT_JOINED),
-    _r(O.CONNECTING, I.PARTICIPANT_LEFT),
-    _t(O.CONNECTING, I.STOP_DIALOUT, O.STOPPING),
-    _t(O.CONNECTING, I.LEFT_MEETING, O.STOPPED, Outcome.ABANDONED,
-       note="leaving the room drops every leg"),
-    _t(O.CONNECTING, I.START_TIMEOUT, O.ERROR, Outcome.REJECTED,
-       note="no completion and no event within the start timeout (daily-python's own is 20 s)"),
+    *_r(O.CONNECTING, I.START_OK, note="completion returned the session id"),
+    *_t(O.CONNECTING, I.START_ERROR, O.ERROR, Outcome.REJECTED,
+        note="a failed start fires no dialout-error; the completion carries the error"),
+    *_t(O.CONNECTING, I.DIALOUT_CONNECTED, O.CONNECTED,
+        note="'dialout-connected fires when the SIP/PSTN network acknowledges the call'"),
+    *_t(O.CONNECTING, I.DIALOUT_ANSWERED, O.ANSWERED,
+        note="dialout-connected is not guaranteed to precede dialout-answered"),
+    *_t(O.CONNECTING, I.STOP_DIALOUT, O.STOPPING),
+    *_t(O.CONNECTING, I.START_TIMEOUT, O.ERROR, Outcome.REJECTED,
+        note="no completion and no event within the start timeout (daily-python's own is 20 s)"),
 
     # --- connected: ringing at the far end ---------------------------------
-    _r(O.CONNECTED, I.START_OK, note="events came before the completion; it only confirms"),
-    _a(O.CONNECTED, I.START_ERROR, AnomalyCode.OUT_OF_ORDER,
-       note="an error completion after Daily reported progress; the events win"),
-    _t(O.CONNECTED, I.DIALOUT_ANSWERED, O.ANSWERED,
-       note="'dialout-answered fires when the remote party actually picks up'"),
-    _t(O.CONNECTED, I.DIALOUT_STOPPED, O.STOPPED, BY_HISTORY,
-       note="'Session ended (remote hung up or stopDialOut() was called)'"),
-    _t(O.CONNECTED, I.DIALOUT_ERROR, O.ERROR, Outcome.FAILED),
-    _r(O.CONNECTED, I.DIALOUT_WARNING),
-    _r(O.CONNECTED, I.DTMF_EVENT),
-    _r(O.CONNECTED, I.PARTICIPANT_JOINED),
-    _r(O.CONNECTED, I.PARTICIPANT_LEFT),
-    _t(O.CONNECTED, I.STOP_DIALOUT, O.STOPPING),
-    _t(O.CONNECTED, I.LEFT_MEETING, O.STOPPED, Outcome.ABANDONED),
-    _t(O.CONNECTED, I.RING_TIMEOUT, O.STOPPING,
-       note="ringing too long: the tracker asks the bot to stop the call (Twilio's default is 60 s)"),
+    *_t(O.CONNECTED, I.DIALOUT_ANSWERED, O.ANSWERED,
+        note="'dialout-answered fires when the remote party actually picks up'"),
+    *_t(O.CONNECTED, I.STOP_DIALOUT, O.STOPPING),
+    *_t(O.CONNECTED, I.RING_TIMEOUT, O.STOPPING,
+        note="ringing too long: the tracker asks the bot to stop the call (Twilio's default is 60 s)"),
 
     # --- answered: media flowing ---------------------------------------------
-    _r(O.ANSWERED, I.START_OK, note="events came before the completion; it only confirms"),
-    _a(O.ANSWERED, I.START_ERROR, AnomalyCode.OUT_OF_ORDER,
-       note="an error completion after Daily reported progress; the events win"),
-    _t(O.ANSWERED, I.DIALOUT_STOPPED, O.STOPPED, BY_HISTORY),
-    _t(O.ANSWERED, I.DIALOUT_ERROR, O.ERROR, Outcome.FAILED),
-    _r(O.ANSWERED, I.DIALOUT_WARNING),
-    _r(O.ANSWERED, I.DTMF_EVENT),
-    _r(O.ANSWERED, I.PARTICIPANT_JOINED),
-    _r(O.ANSWERED, I.PARTICIPANT_LEFT),
-    _t(O.ANSWERED, I.STOP_DIALOUT, O.STOPPING),
-    _r(O.ANSWERED, I.SEND_DTMF, note="sendDTMF(): 'sends touch-tone signals into an active session'"),
-    _r(O.ANSWERED, I.SIP_CALL_TRANSFER, note="transfer an active SIP/PSTN session"),
-    _r(O.ANSWERED, I.SIP_REFER, note="transfer an active SIP session by REFER"),
-    _t(O.ANSWERED, I.LEFT_MEETING, O.STOPPED, Outcome.ABANDONED),
+    *_t(O.ANSWERED, I.STOP_DIALOUT, O.STOPPING),
+    *_r(O.ANSWERED, I.SEND_DTMF, note="sendDTMF(): 'sends touch-tone signals into an active session'"),
+    *_r(O.ANSWERED, I.SIP_CALL_TRANSFER, note="transfer an active SIP/PSTN session"),
+    *_r(O.ANSWERED, I.SIP_REFER, note="transfer an active SIP session by REFER"),
 
     # --- stopping: the bot asked to stop; waiting for dialout-stopped ----------
-    _r(O.STOPPING, I.START_OK, note="events came before the completion; it only confirms"),
-    _a(O.STOPPING, I.START_ERROR, AnomalyCode.OUT_OF_ORDER),
-    _r(O.STOPPING, I.STOP_DIALOUT, note="a re-sent hang-up is accepted"),
-    _r(O.STOPPING, I.DIALOUT_CONNECTED, note="the network answered as we hung up: recorded"),
-    _r(O.STOPPING, I.DIALOUT_ANSWERED, note="the far end picked up as we hung up: recorded"),
-    _t(O.STOPPING, I.DIALOUT_STOPPED, O.STOPPED, BY_HISTORY,
-       note="'remote hung up or stopDialOut() was called'"),
-    _t(O.STOPPING, I.DIALOUT_ERROR, O.ERROR, Outcome.FAILED),
-    _r(O.STOPPING, I.DIALOUT_WARNING),
-    _r(O.STOPPING, I.DTMF_EVENT),
-    _r(O.STOPPING, I.PARTICIPANT_JOINED),
-    _r(O.STOPPING, I.PARTICIPANT_LEFT),
-    _t(O.STOPPING, I.LEFT_MEETING, O.STOPPED, Outcome.ABANDONED),
-    _t(O.STOPPING, I.STOP_TIMEOUT, O.STOPPED, BY_HISTORY,
-       note="no dialout-stopped within the stop timeout: taken as stopped"),
+    *_r(O.STOPPING, I.STOP_DIALOUT, note="a re-sent hang-up is accepted"),
+    *_r(O.STOPPING, I.DIALOUT_CONNECTED, note="the network answered as we hung up: recorded"),
+    *_r(O.STOPPING, I.DIALOUT_ANSWERED, note="the far end picked up as we hung up: recorded"),
+    *_t(O.STOPPING, I.STOP_TIMEOUT, O.STOPPED, BY_HISTORY,
+        note="no dialout-stopped within the stop timeout: taken as stopped"),
 
     # --- stopped (terminal) ------------------------------------------------------
-    _r(O.STOPPED, I.TRANSFER_ERROR, outcome=BY_HISTORY,
-       note="the transfer failed after the call stopped: decide the outcome again"),
-    _r(O.STOPPED, I.REFER_ERROR, outcome=BY_HISTORY,
-       note="the transfer failed after the call stopped: decide the outcome again"),
+    *_r(O.STOPPED, I.TRANSFER_ERROR, outcome=REVISED_BY_HISTORY,
+        note="the transfer failed after the call stopped: decide the outcome again"),
+    *_r(O.STOPPED, I.REFER_ERROR, outcome=REVISED_BY_HISTORY,
+        note="the transfer failed after the call stopped: decide the outcome again"),
     # --- error (terminal): nothing but the default rules -------------------------
 )
 
@@ -437,38 +472,135 @@ N = DialinState
 
 DIALIN_TABLE: Final[tuple[Row, ...]] = (
     # --- idle ----------------------------------------------------------------------
-    _t(N.IDLE, I.DIALIN_CONNECTED, N.CONNECTED,
-       note="'An inbound caller has connected and media negotiation is underway'"),
+    *_t(N.IDLE, I.DIALIN_CONNECTED, N.CONNECTED,
+        note="'An inbound caller has connected and media negotiation is underway'"),
+
+    # --- connected and joined: every live dial-in ----------------------------------
+    *_r((N.CONNECTED, N.JOINED), I.DIALIN_WARNING, note="'Non-fatal warning (e.g. codec fallback)'"),
+    *_r((N.CONNECTED, N.JOINED), I.DTMF_EVENT),
+    *_t((N.CONNECTED, N.JOINED), I.DIALIN_STOPPED, N.STOPPED, BY_HISTORY, note="'Inbound caller disconnected'"),
+    *_t((N.CONNECTED, N.JOINED), I.DIALIN_ERROR, N.ERROR, Outcome.FAILED,
+        note="'fatal error, e.g. SDP negotiation failure'"),
+    *_t((N.CONNECTED, N.JOINED), I.LEFT_MEETING, N.STOPPED, Outcome.ABANDONED),
 
     # --- connected: media being negotiated ----------------------------------------
-    _t(N.CONNECTED, I.PARTICIPANT_JOINED, N.JOINED,
-       note="'media is not yet flowing - wait for the participant-joined event'"),
-    _t(N.CONNECTED, I.DIALIN_STOPPED, N.STOPPED, BY_HISTORY, note="'Inbound caller disconnected'"),
-    _t(N.CONNECTED, I.DIALIN_ERROR, N.ERROR, Outcome.FAILED,
-       note="'fatal error, e.g. SDP negotiation failure'"),
-    _r(N.CONNECTED, I.DIALIN_WARNING, note="'Non-fatal warning (e.g. codec fallback)'"),
-    _r(N.CONNECTED, I.DTMF_EVENT),
-    _r(N.CONNECTED, I.PARTICIPANT_LEFT),
-    _t(N.CONNECTED, I.LEFT_MEETING, N.STOPPED, Outcome.ABANDONED),
+    *_t(N.CONNECTED, I.PARTICIPANT_JOINED, N.JOINED,
+        note="'media is not yet flowing - wait for the participant-joined event'"),
+    *_r(N.CONNECTED, I.PARTICIPANT_LEFT),
 
     # --- joined: media flowing ------------------------------------------------------
-    _t(N.JOINED, I.DIALIN_STOPPED, N.STOPPED, BY_HISTORY),
-    _t(N.JOINED, I.DIALIN_ERROR, N.ERROR, Outcome.FAILED),
-    _r(N.JOINED, I.DIALIN_WARNING),
-    _r(N.JOINED, I.DTMF_EVENT),
-    _r(N.JOINED, I.PARTICIPANT_LEFT, note="participant-left changes no state; dialin-stopped ends it"),
-    _r(N.JOINED, I.SEND_DTMF),
-    _r(N.JOINED, I.SIP_CALL_TRANSFER, note="'Transfer a SIP dial-in call from one Daily room to another'"),
-    _r(N.JOINED, I.SIP_REFER, note="'Transfer a SIP dial-in call to another SIP endpoint outside Daily'"),
-    _t(N.JOINED, I.LEFT_MEETING, N.STOPPED, Outcome.ABANDONED),
+    *_r(N.JOINED, I.PARTICIPANT_LEFT, note="participant-left changes no state; dialin-stopped ends it"),
+    *_r(N.JOINED, I.SEND_DTMF),
+    *_r(N.JOINED, I.SIP_CALL_TRANSFER, note="'Transfer a SIP dial-in call from one Daily room to another'"),
+    *_r(N.JOINED, I.SIP_REFER, note="'Transfer a SIP dial-in call to another SIP endpoint outside Daily'"),
 
     # --- stopped (terminal) -----------------------------------------------------------
-    _r(N.STOPPED, I.TRANSFER_ERROR, outcome=BY_HISTORY),
-    _r(N.STOPPED, I.REFER_ERROR, outcome=BY_HISTORY),
+    *_r(N.STOPPED, I.TRANSFER_ERROR, outcome=REVISED_BY_HISTORY),
+    *_r(N.STOPPED, I.REFER_ERROR, outcome=REVISED_BY_HISTORY),
 )
 # fmt: on
 
-del O, I, N
+
+# --- timers: the deadline each state arms on entry ---------------------------------
+
+
+@attrs.frozen(kw_only=True)
+class Timer:
+    """A deadline a state arms when a session enters it; leaving the state disarms it.
+
+    Attributes:
+        input: The timer input fed when the deadline passes (a row of the state reads it).
+        timeout: The :class:`~dialfsm.Timeouts` field holding its seconds (``None`` there disables it).
+        watchdog: Also disarmed, without a state change, by any Daily event or completion
+            the state records: "a sign of life" ends the watch.
+        note: Why; shown in the diagrams.
+
+    """
+
+    input: Input
+    timeout: str
+    watchdog: bool = False
+    note: str = ""
+
+
+# fmt: off
+#: The timer each dial-out state arms (states not named arm none).
+DIALOUT_TIMERS: Final[Mapping[State, Timer]] = {
+    O.CONNECTING: Timer(input=I.START_TIMEOUT, timeout="start", watchdog=True,
+                        note="no completion and no event: the start is taken as failed"),
+    O.CONNECTED: Timer(input=I.RING_TIMEOUT, timeout="ring",
+                       note="no answer: the bot is asked to stop the call"),
+    O.STOPPING: Timer(input=I.STOP_TIMEOUT, timeout="stop", note="no dialout-stopped: taken as stopped"),
+}
+#: The timer each dial-in state arms (none: a dial-in's end is Daily's to report).
+DIALIN_TIMERS: Final[Mapping[State, Timer]] = {}
+# fmt: on
+
+
+# --- bookkeeping: what an accepted input records besides the state -----------------
+
+
+class Bookkeeping(enum.StrEnum):
+    """What an accepted input records on its session besides the state (h2 names a side effect per row).
+
+    An input in an anomaly does none of this; a refused call neither.
+    """
+
+    #: The bot asked to stop the call (the outcome rules read it: ``cancelled``).
+    STOP_REQUESTED = "stop requested"
+    #: A transfer started: it counts as live until its completion reports an error.
+    TRANSFER_STARTED = "transfer started"
+    #: A transfer's completion reported an error: no longer live; Daily's text is kept as for CALL_FAILED.
+    TRANSFER_FAILED = "transfer failed"
+    #: A call's completion reported an error: its text becomes the session's error, unless the
+    #: session already has one and has ended.
+    CALL_FAILED = "call failed"
+    #: Daily's error event: its text becomes the session's error (unless one is kept and this
+    #: event ends nothing).
+    ERROR_REPORTED = "error reported"
+    #: A warning: its text is kept (``session.warnings``).
+    WARNING = "warning kept"
+    #: A tone pressed at the far end is kept (``session.dtmf``).
+    DTMF = "tone kept"
+    #: The start watchdog passed: the session's error says so (``TEMPORARILY_NOT_AVAILABLE``).
+    START_TIMED_OUT = "start timed out"
+    #: The ring timeout passed: the tracker asks the bot to stop the call (a ``StopCall`` effect
+    #: and a stop waiting for its completion).
+    ASK_BOT_TO_STOP = "bot asked to stop"
+    #: The stop timeout passed: noted.
+    STOP_TIMED_OUT = "stop timed out"
+
+
+B = Bookkeeping
+# fmt: off
+#: The bookkeeping each input implies wherever it is accepted.
+BOOKKEEPING: Final[Mapping[Input, Bookkeeping]] = {
+    I.STOP_DIALOUT: B.STOP_REQUESTED,
+    I.SIP_CALL_TRANSFER: B.TRANSFER_STARTED,
+    I.SIP_REFER: B.TRANSFER_STARTED,
+    I.TRANSFER_ERROR: B.TRANSFER_FAILED,
+    I.REFER_ERROR: B.TRANSFER_FAILED,
+    I.START_ERROR: B.CALL_FAILED,
+    I.STOP_ERROR: B.CALL_FAILED,
+    I.DTMF_ERROR: B.CALL_FAILED,
+    I.DIALOUT_ERROR: B.ERROR_REPORTED,
+    I.DIALIN_ERROR: B.ERROR_REPORTED,
+    I.DIALOUT_WARNING: B.WARNING,
+    I.DIALIN_WARNING: B.WARNING,
+    I.DTMF_EVENT: B.DTMF,
+    I.START_TIMEOUT: B.START_TIMED_OUT,
+    I.RING_TIMEOUT: B.ASK_BOT_TO_STOP,
+    I.STOP_TIMEOUT: B.STOP_TIMED_OUT,
+}
+# fmt: on
+
+#: The states that count as answered (dial-in: joined) for the outcome rules and retries.
+ANSWERED_STATES: Final[Mapping[SessionKind, frozenset[State]]] = {
+    SessionKind.DIALOUT: frozenset({O.ANSWERED}),
+    SessionKind.DIALIN: frozenset({N.JOINED}),
+}
+
+del O, I, N, B
 
 #: The inputs each machine reads (the diagram and exhaustive tests iterate these).
 DIALOUT_INPUTS: Final = tuple(i for i in Input if not i.value.startswith("dialin-"))
@@ -558,6 +690,10 @@ class Table:
     inputs: tuple[Input, ...]
     rows: tuple[Row, ...]
     resolve: Mapping[tuple[State, Input], Resolution]
+    #: The timer each state arms on entry (states not named arm none).
+    timers: Mapping[State, Timer] = attrs.field(factory=dict)
+    #: The states that count as answered (the outcome rules' ``answered``).
+    answered: frozenset[State] = frozenset()
 
 
 def build_table(
@@ -567,22 +703,59 @@ def build_table(
     terminal: frozenset[State],
     inputs: Sequence[Input],
     rows: Sequence[Row],
+    timers: Mapping[State, Timer] | None = None,
+    answered: frozenset[State] = frozenset(),
 ) -> Table:
-    """Validate ``rows`` and compile the total resolution map.
+    """Validate ``rows`` and ``timers`` and compile the total resolution map.
 
     Raises:
         TableError: a row names a state or input outside the machine; two rows
             share a ``(state, input)`` pair; a terminal state has a row that
             leaves it; a state is unreachable from ``initial``; a non-terminal
-            state other than ``initial`` cannot reach a terminal state.
+            state other than ``initial`` cannot reach a terminal state; a timer
+            is armed by a terminal state, is not a timer input, is not read by
+            a row of its state that leaves it, or is read by a row of a state
+            that does not arm it.
 
     """
     state_set, input_set = set(states), set(inputs)
+    seen = _index_rows(kind, rows, state_set, input_set, terminal)
+    edges: dict[State, set[State]] = {s: set() for s in states}
+    entering: dict[State, list[Input]] = {s: [] for s in states}
+    for row in rows:
+        if row.disposition is Disposition.TRANSITION:
+            assert row.dest is not None
+            edges[row.source].add(row.dest)
+            if row.input.kind is InputKind.EVENT:
+                entering[row.dest].append(row.input)
+    _check_reach(kind, states, initial, terminal, edges)
+    timers = {} if timers is None else dict(timers)
+    _check_timers(kind, timers, seen, terminal, input_set)
+    if not answered <= state_set - terminal:
+        raise TableError(f"{kind}: answered states {sorted(map(str, answered))} must be live states of the machine")
+    resolve = {(s, i): _resolve_pair(s, i, seen.get((s, i)), terminal, entering[s]) for s in states for i in inputs}
+    return Table(
+        kind=kind,
+        states=tuple(states),
+        initial=initial,
+        terminal=terminal,
+        inputs=tuple(inputs),
+        rows=tuple(rows),
+        resolve=resolve,
+        timers=timers,
+        answered=answered,
+    )
+
+
+def _index_rows(
+    kind: SessionKind, rows: Sequence[Row], states: set[State], inputs: set[Input], terminal: frozenset[State]
+) -> dict[tuple[State, Input], Row]:
+    """The rows by ``(state, input)``, after checking each names the machine's states and inputs, once."""
     seen: dict[tuple[State, Input], Row] = {}
     for row in rows:
-        if row.source not in state_set or (row.dest is not None and row.dest not in state_set):
+        if row.source not in states or (row.dest is not None and row.dest not in states):
             raise TableError(f"{kind}: row {row.source}/{row.input} names a state outside the machine")
-        if row.input not in input_set:
+        if row.input not in inputs:
             raise TableError(f"{kind}: row {row.source}/{row.input} reads an input outside the alphabet")
         key = (row.source, row.input)
         if key in seen:
@@ -592,57 +765,63 @@ def build_table(
         if row.input.kind is InputKind.CALL and row.anomaly is not None:
             raise TableError(f"{kind}: call {row.input} cannot be an anomaly (calls are refused)")
         seen[key] = row
+    return seen
 
-    edges: dict[State, set[State]] = {s: set() for s in states}
-    for row in rows:
-        if row.disposition is Disposition.TRANSITION:
-            assert row.dest is not None
-            edges[row.source].add(row.dest)
-    reached, frontier = {initial}, [initial]
+
+def _reachable(start: State, edges: Mapping[State, set[State]]) -> set[State]:
+    reached, frontier = {start}, [start]
     while frontier:
         for nxt in edges[frontier.pop()]:
             if nxt not in reached:
                 reached.add(nxt)
                 frontier.append(nxt)
+    return reached
+
+
+def _check_reach(
+    kind: SessionKind,
+    states: Sequence[State],
+    initial: State,
+    terminal: frozenset[State],
+    edges: Mapping[State, set[State]],
+) -> None:
+    """Every state is reachable from ``initial``, and every live state can reach a terminal one."""
+    reached = _reachable(initial, edges)
     if unreached := [s.value for s in states if s not in reached]:
         raise TableError(f"{kind}: unreachable states {unreached}")
     for s in states:
-        if s in terminal:
-            continue
-        seen_s, stack = {s}, [s]
-        while stack:
-            for nxt in edges[stack.pop()]:
-                if nxt not in seen_s:
-                    seen_s.add(nxt)
-                    stack.append(nxt)
-        if not seen_s & terminal:
+        if s not in terminal and not _reachable(s, edges) & terminal:
             raise TableError(f"{kind}: state {s} cannot reach a terminal state")
 
-    entering: dict[State, list[Input]] = {s: [] for s in states}
-    for row in rows:
-        if row.disposition is Disposition.TRANSITION and row.input.kind is InputKind.EVENT:
-            assert row.dest is not None
-            entering[row.dest].append(row.input)
-    resolve: dict[tuple[State, Input], Resolution] = {}
-    for s in states:
-        for i in inputs:
-            found = seen.get((s, i))
-            if found is None:
-                resolve[s, i] = default_resolution(s, i, terminal=s in terminal, entering=entering[s])
-            else:
-                resolve[s, i] = Resolution(
-                    disposition=found.disposition,
-                    dest=found.dest if found.dest is not None else s,
-                    outcome=found.outcome,
-                    code=found.anomaly,
-                    row=found,
-                )
-    return Table(
-        kind=kind,
-        states=tuple(states),
-        initial=initial,
-        terminal=terminal,
-        inputs=tuple(inputs),
-        rows=tuple(rows),
-        resolve=resolve,
+
+def _resolve_pair(
+    state: State, input_: Input, row: Row | None, terminal: frozenset[State], entering: Sequence[Input]
+) -> Resolution:
+    if row is None:
+        return default_resolution(state, input_, terminal=state in terminal, entering=entering)
+    return Resolution(
+        disposition=row.disposition,
+        dest=row.dest if row.dest is not None else state,
+        outcome=row.outcome,
+        code=row.anomaly,
+        row=row,
     )
+
+
+def _check_timers(
+    kind: SessionKind,
+    timers: Mapping[State, Timer],
+    rows: Mapping[tuple[State, Input], Row],
+    terminal: frozenset[State],
+    inputs: set[Input],
+) -> None:
+    """Each timer belongs to a live state, is read by a row of that state that leaves it, and by no other row."""
+    for state, timer in timers.items():
+        if state in terminal or timer.input.kind is not InputKind.TIMER or timer.input not in inputs:
+            raise TableError(f"{kind}: {state} cannot arm {timer.input} (a terminal state, or not a timer input)")
+        row = rows.get((state, timer.input))
+        if row is None or row.disposition is not Disposition.TRANSITION:
+            raise TableError(f"{kind}: {state} arms {timer.input} but no row of {state} leaves on it")
+    for (state, input_), row in rows.items():
+        if input_.kind is InputKind.TIMER and (state not in timers or timers[state].input is not input_):
+            raise TableError(f"{kind}: row {state}/{input_} reads a timer {row.source} does not arm")

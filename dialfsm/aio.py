@@ -36,11 +36,12 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
+from dialfsm._errors import keep_error
 from dialfsm._policy import Effect
+from dialfsm._session import JournalEntry, Session
 from dialfsm._table import DialinState, DialoutState, Disposition, Outcome
-from dialfsm._tracker import CallTracker, JournalEntry, Session
+from dialfsm._tracker import CallTracker
 from dialfsm.exceptions import SessionEnded
-from dialfsm.threads import _keep
 
 __all__ = ["AsyncTracker", "SessionEnded", "TransitionStream"]
 
@@ -135,6 +136,47 @@ class TransitionStream:
 
     async def __aexit__(self, *exc_info: object) -> None:
         self.close()
+
+
+class _TimerRunner:
+    """The state of one :meth:`AsyncTracker.run_timers`: its wake-up event and the effects it awaits."""
+
+    def __init__(
+        self, calls: AsyncTracker, loop: asyncio.AbstractEventLoop, on_effect: Callable[[Effect], object] | None
+    ) -> None:
+        self.calls = calls
+        self.loop = loop
+        self.on_effect = on_effect
+        self.wake = asyncio.Event()
+        self.running: set[asyncio.Future[Any]] = set()
+
+    def listen(self, entry: JournalEntry) -> None:
+        """An entry listener: wake the loop (a timer may be armed, an effect queued)."""
+        _on(self.loop, self.wake.set)
+
+    def hand_over(self, effect: Effect) -> None:
+        """Give ``effect`` to ``on_effect``; await what it returns in a task of our own."""
+        assert self.on_effect is not None
+        try:
+            result = self.on_effect(effect)
+            if inspect.isawaitable(result):
+                # Our own task around it: cancelling run_timers cancels it, never the bot's future.
+                task = self.loop.create_task(_awaited(result))
+                self.running.add(task)
+                task.add_done_callback(self._finished)
+        except Exception as exc:  # noqa: BLE001  (a bot's effect handler must not stop the timers)
+            keep_error(self.calls.callback_errors, exc)
+
+    def _finished(self, task: asyncio.Future[Any]) -> None:
+        self.running.discard(task)
+        error = None if task.cancelled() else task.exception()
+        if error is not None:
+            keep_error(self.calls.callback_errors, error)
+
+    def cancel(self) -> None:
+        """Cancel the effects still being awaited."""
+        for pending in list(self.running):
+            pending.cancel()
 
 
 class AsyncTracker:
@@ -267,44 +309,23 @@ class AsyncTracker:
         :attr:`callback_errors`.
         """
         loop = self._get_loop()
-        wake = asyncio.Event()
-        running: set[asyncio.Future[Any]] = set()
-
-        def listen(entry: JournalEntry) -> None:
-            _on(loop, wake.set)
-
-        def finished(task: asyncio.Future[Any]) -> None:
-            running.discard(task)
-            error = None if task.cancelled() else task.exception()
-            if error is not None:
-                _keep(self.callback_errors, error)
-
-        self.tracker.add_entry_listener(listen)
+        runner = _TimerRunner(self, loop, on_effect)
+        self.tracker.add_entry_listener(runner.listen)
         try:
             while True:
-                wake.clear()
-                if on_effect is not None:
-                    for effect in self.tracker.take_effects():
-                        try:
-                            result = on_effect(effect)
-                            if inspect.isawaitable(result):
-                                # Our own task around it: cancelling run_timers cancels it, never the bot's future.
-                                task = loop.create_task(_awaited(result))
-                                running.add(task)
-                                task.add_done_callback(finished)
-                        except Exception as exc:  # noqa: BLE001  (a bot's effect handler must not stop the timers)
-                            _keep(self.callback_errors, exc)
+                runner.wake.clear()
+                for effect in self.tracker.take_effects() if on_effect is not None else ():
+                    runner.hand_over(effect)
                 deadline = self.tracker.next_deadline
                 delay = None if deadline is None else max(0.0, deadline - clock())
                 try:
-                    await asyncio.wait_for(wake.wait(), delay)
+                    await asyncio.wait_for(runner.wake.wait(), delay)
                 except TimeoutError:
                     self.tracker.advance(clock())
         finally:
-            for pending in list(running):
-                pending.cancel()
+            runner.cancel()
             with contextlib.suppress(ValueError):
-                self.tracker.remove_entry_listener(listen)
+                self.tracker.remove_entry_listener(runner.listen)
 
     def on_enter(
         self,
@@ -339,7 +360,7 @@ class AsyncTracker:
                     _TASKS.add(task)
                     task.add_done_callback(_TASKS.discard)
             except Exception as exc:  # noqa: BLE001  (a user callback must not break the event path)
-                _keep(self.callback_errors, exc)
+                keep_error(self.callback_errors, exc)
 
         def listen(entry: JournalEntry) -> None:
             for step in entry.steps:
@@ -367,7 +388,7 @@ async def _guarded(awaitable: Awaitable[object], errors: list[BaseException]) ->
     try:
         await awaitable
     except Exception as exc:  # noqa: BLE001  (kept, like a sync callback's)
-        _keep(errors, exc)
+        keep_error(errors, exc)
 
 
 def _resolve(future: asyncio.Future[Session], session: Session) -> None:

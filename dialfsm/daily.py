@@ -40,10 +40,13 @@ import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from dialfsm._adapters import Adapter, copy_payload, daily_argument, reporter_args
+from dialfsm._calls import CALLS
 from dialfsm._policy import Effect, RetryDialout, StopCall
-from dialfsm._settings import parse_dtmf_settings, parse_sip_call_transfer_settings, parse_sip_refer_settings
-from dialfsm._tracker import CallTracker, Session
-from dialfsm.threads import MAX_ERRORS, Feed, LockedTracker, LoopHandoff
+from dialfsm._session import Session
+from dialfsm._table import Input
+from dialfsm._tracker import CallTracker
+from dialfsm.threads import Feed, LockedTracker, LoopHandoff
 
 if TYPE_CHECKING:
     import daily
@@ -77,18 +80,6 @@ TRACKED_CALLBACKS: Final = TELEPHONY_CALLBACKS + PARTICIPANT_CALLBACKS
 
 _HANDLER_CLASS: type[daily.EventHandler] | None = None
 _HANDLER_LOCK = threading.Lock()
-
-
-def _copy(value: object) -> object:
-    """A shallow copy of an SDK payload, so later changes by the SDK or the bot cannot reach the journal."""
-    return dict(value) if isinstance(value, Mapping) else value
-
-
-def _text(value: object) -> str | None:
-    """An SDK completion value as ``str | None`` (daily-python's ``CallClientError`` is a string)."""
-    if value is None or isinstance(value, str):
-        return value
-    return str(value)
 
 
 def _make_callback(name: str) -> Callable[..., None]:
@@ -135,15 +126,7 @@ def event_handler_class() -> type[daily.EventHandler]:
         return _HANDLER_CLASS
 
 
-#: The settings parser of each call that takes settings (the adapter sends Daily the normalised dict).
-_SETTINGS_PARSERS: Final[Mapping[str, Callable[[object], Any]]] = {
-    "send_dtmf": parse_dtmf_settings,
-    "sip_call_transfer": parse_sip_call_transfer_settings,
-    "sip_refer": parse_sip_refer_settings,
-}
-
-
-class DailyCalls:
+class DailyCalls(Adapter):
     """One tracker wired to one daily-python ``CallClient``.
 
     Args:
@@ -188,14 +171,12 @@ class DailyCalls:
             feed = LoopHandoff(tracker, loop=loop)
         else:
             feed = LockedTracker(tracker)
+        super().__init__(clock)
         self.feed: Feed = feed
         self.delegate = delegate
         self.client = client
-        #: The clock every input's ``t`` is read from (``None``: no times, so no timers).
-        self.clock = clock
         self._handler: daily.EventHandler | None = None
         self._refs = itertools.count(1)
-        self._errors: list[BaseException] = []
 
     @property
     def tracker(self) -> CallTracker:
@@ -229,13 +210,6 @@ class DailyCalls:
 
     # --- callbacks from the SDK (engine thread) ------------------------------------------
 
-    def _t(self) -> float | None:
-        return None if self.clock is None else self.clock()
-
-    def _keep(self, exc: BaseException) -> None:
-        if len(self._errors) < MAX_ERRORS:
-            self._errors.append(exc)
-
     def _deliver(self, name: str, args: tuple[Any, ...]) -> None:
         """Feed one SDK callback to the tracker, then to the delegate.  Never raises."""
         try:
@@ -244,7 +218,7 @@ class DailyCalls:
                     if args and args[0] == "left":
                         self.feed.post(self.tracker.handle, "left-meeting", {"state": "left"}, t=self._t())
                 elif args:
-                    self.feed.post(self.tracker.handle, name, _copy(args[0]), t=self._t())
+                    self.feed.post(self.tracker.handle, name, copy_payload(args[0]), t=self._t())
                 else:
                     self.feed.post(self.tracker.handle, name, None, t=self._t())
         except Exception as exc:  # noqa: BLE001  (never raise into the SDK's engine thread)
@@ -289,17 +263,7 @@ class DailyCalls:
             CallRefused: the tracker refused the call; Daily was not called.
 
         """
-        client = self._client()
-        ref = self._ref(ref)
-        session = self.feed.call(self.tracker.start_dialout, settings, ref=ref, t=self._t(), retry_of=retry_of)
-
-        def report(args: tuple[Any, ...]) -> None:
-            session_id = _text(args[0]) if args else None
-            error = _text(args[1]) if len(args) > 1 else None
-            self.feed.post(self.tracker.start_completed, session, session_id, error, ref=ref, t=self._t())
-
-        self._invoke(client.start_dialout, session.settings, report, "start_dialout", start=True)
-        return session
+        return self._call(Input.START_DIALOUT, settings, ref, retry_of)
 
     def stop_dialout(self, session: Session | str, *, ref: str | None = None) -> Session:
         """Guard, then ``client.stop_dialout(session_id, completion)``; the completion ``(error,)`` is reported.
@@ -308,11 +272,7 @@ class DailyCalls:
             CallRefused: the tracker refused the call; Daily was not called.
 
         """
-        client = self._client()
-        ref = self._ref(ref)
-        target = self.feed.call(self.tracker.stop_dialout, session, ref=ref, t=self._t())
-        self._invoke(client.stop_dialout, target.session_id, self._reporter("stop_dialout", ref), "stop_dialout")
-        return target
+        return self._call(Input.STOP_DIALOUT, session, ref)
 
     def send_dtmf(self, settings: Mapping[str, Any], *, ref: str | None = None) -> Session:
         """Guard, then ``client.send_dtmf(settings, completion)``; the completion ``(error,)`` is reported.
@@ -321,7 +281,7 @@ class DailyCalls:
             CallRefused: the tracker refused the call; Daily was not called.
 
         """
-        return self._settings_call(self.tracker.send_dtmf, "send_dtmf", settings, ref)
+        return self._call(Input.SEND_DTMF, settings, ref)
 
     def sip_call_transfer(self, settings: Mapping[str, Any], *, ref: str | None = None) -> Session:
         """Guard, then ``client.sip_call_transfer(settings, completion)``; the completion ``(error,)`` is reported.
@@ -330,7 +290,7 @@ class DailyCalls:
             CallRefused: the tracker refused the call; Daily was not called.
 
         """
-        return self._settings_call(self.tracker.sip_call_transfer, "sip_call_transfer", settings, ref)
+        return self._call(Input.SIP_CALL_TRANSFER, settings, ref)
 
     def sip_refer(self, settings: Mapping[str, Any], *, ref: str | None = None) -> Session:
         """Guard, then ``client.sip_refer(settings, completion)``; the completion ``(error,)`` is reported.
@@ -339,77 +299,49 @@ class DailyCalls:
             CallRefused: the tracker refused the call; Daily was not called.
 
         """
-        return self._settings_call(self.tracker.sip_refer, "sip_refer", settings, ref)
+        return self._call(Input.SIP_REFER, settings, ref)
 
-    async def perform(self, effect: Effect) -> Session | None:
-        """Carry out an effect the tracker queued: stop a call at Daily, or place a retry when it is due.
-
-        Hand it to the timers, on the loop the tracker lives on:
-        ``AsyncTracker(calls.tracker).run_timers(on_effect=calls.perform)``.
-
-        * :class:`~dialfsm.StopCall` (the ring timeout passed):
-          ``client.stop_dialout(session_id, completion)``, its completion
-          reported like any other; the tracker already counts the stop as
-          requested.  A call that ended meanwhile (or has no id) is not
-          stopped: the effect is withdrawn.  Returns ``None``.
-        * :class:`~dialfsm.RetryDialout`: sleep until it is due on the adapter's
-          clock, then :meth:`start_dialout` with its settings and ``retry_of``.
-          Returns the new session.
-
-        Raises:
-            CallRefused: the tracker refused the retry (another dial-out is live, say).
-            TypeError: ``effect`` is not an effect.
-
-        """
-        if isinstance(effect, StopCall):
-            session = effect.session
-            ended = self.feed.call(getattr, session, "is_terminal")
-            if ended or effect.session_id is None:
-                why = "the call ended before it was stopped" if ended else "no session id"
-                self.feed.call(self.tracker.withdraw, effect, reason=why, t=self._t())
-                return None
-            try:
-                client = self._client()
-            except RuntimeError:
-                self.feed.call(self.tracker.withdraw, effect, reason="no CallClient", t=self._t())
-                raise
-
-            def report(args: tuple[Any, ...]) -> None:
-                error = _text(args[-1]) if args else None
-                self.feed.post(self.tracker.stop_completed, session, error, ref=effect.ref, t=self._t())
-
-            self._invoke(client.stop_dialout, effect.session_id, report, "stop_dialout")
-            return None
-        if isinstance(effect, RetryDialout):
-            await asyncio.sleep(effect.seconds_until_due(self._t()))
-            return self.start_dialout(effect.settings.to_daily(), retry_of=effect.previous)
-        raise TypeError(f"not an effect: {effect!r}")
-
-    def _settings_call(
-        self, guard: Callable[..., Session], call: str, settings: Mapping[str, Any], ref: str | None
-    ) -> Session:
-        """Guard one of the settings-taking calls, then make it on the client with Daily's camelCase settings."""
+    def _call(self, call: Input, argument: object, ref: str | None, retry_of: object = None) -> Session:
+        """Guard ``call`` in the feed, then make it on the client with the settings the guards validated."""
+        spec = CALLS[call]
         client = self._client()
         ref = self._ref(ref)
-        target = self.feed.call(guard, settings, ref=ref, t=self._t())
-        daily_settings = _SETTINGS_PARSERS[call](settings).to_daily()  # valid: the guards passed
-        self._invoke(getattr(client, call), daily_settings, self._reporter(call, ref), call)
-        return target
-
-    def _reporter(self, call: str, ref: str) -> Callable[[tuple[Any, ...]], None]:
-        completed = {
-            "stop_dialout": self.tracker.stop_completed,
-            "send_dtmf": self.tracker.dtmf_completed,
-            "sip_call_transfer": self.tracker.transfer_completed,
-            "sip_refer": self.tracker.refer_completed,
-        }[call]
+        session, typed = self.feed.call(self.tracker.place, call, argument, ref=ref, t=self._t(), retry_of=retry_of)
+        completed = getattr(self.tracker, spec.completed)
 
         def report(args: tuple[Any, ...]) -> None:
-            # daily-python passes (error,); be lenient with (value, error).
-            error = _text(args[-1]) if args else None
-            self.feed.post(completed, None, error, ref=ref, t=self._t())
+            session_id, error = reporter_args(spec.returns_id, args)
+            if spec.returns_id:
+                self.feed.post(completed, session, session_id, error, ref=ref, t=self._t())
+            else:
+                self.feed.post(completed, None, error, ref=ref, t=self._t())
 
-        return report
+        self._invoke(getattr(client, spec.name), daily_argument(typed), report, spec.name, start=spec.returns_id)
+        return session
+
+    # --- effects (see Adapter.perform) ---------------------------------------------------------
+
+    def _ended(self, session: Session) -> bool:
+        return bool(self.feed.call(getattr, session, "is_terminal"))
+
+    def _withdraw(self, effect: Effect, reason: str) -> None:
+        self.feed.call(self.tracker.withdraw, effect, reason=reason, t=self._t())
+
+    async def _send_stop(self, effect: StopCall) -> None:
+        try:
+            client = self._client()
+        except RuntimeError:
+            self._withdraw(effect, "no CallClient")
+            raise
+
+        def report(args: tuple[Any, ...]) -> None:
+            error = reporter_args(False, args)[1]
+            self.feed.post(self.tracker.stop_completed, effect.session, error, ref=effect.ref, t=self._t())
+
+        self._invoke(client.stop_dialout, effect.session_id, report, "stop_dialout")
+
+    async def _retry(self, effect: RetryDialout) -> Session:
+        return self.start_dialout(effect.settings.to_daily(), retry_of=effect.previous)
 
     def _invoke(
         self,

@@ -20,6 +20,11 @@ How each kind of row is drawn:
 * The default rules (``LATE_EVENT`` in terminal states, ``DUPLICATE_EVENT`` /
   ``OUT_OF_ORDER`` elsewhere, other calls refused) are one note per diagram,
   not an edge per pair.
+* The timer a state arms (the table's ``DIALOUT_TIMERS``) heads that state's
+  note (Mermaid) or box (Graphviz, in blue): ``arms ring_timeout (ring)``,
+  with the :class:`~dialfsm.Timeouts` field that sets it.
+* The bookkeeping an input implies (the table's ``BOOKKEEPING``) is a column of
+  the README's table of rows, and a table of its own.
 
 Every output is deterministic: states in the order of their enum, inputs in
 the order of :class:`~dialfsm.Input`, no active-state styling, the same bytes
@@ -40,9 +45,9 @@ from typing import Final
 
 import attrs
 
+from dialfsm._errors import DialfsmError
 from dialfsm._machine import TABLES
-from dialfsm._table import Disposition, Input, Row, SessionKind, State, Table
-from dialfsm.exceptions import DialfsmError
+from dialfsm._table import BOOKKEEPING, Disposition, Input, Row, SessionKind, State, Table, Timer
 
 __all__ = [
     "README_END",
@@ -54,9 +59,11 @@ __all__ = [
     "dot_version",
     "expected_files",
     "readme_block",
+    "render_bookkeeping_markdown",
     "render_dot",
     "render_mermaid",
     "render_svg",
+    "render_timers_markdown",
     "render_transitions_markdown",
     "sync_readme",
     "write_diagrams",
@@ -153,6 +160,16 @@ def _default_rules(table: Table) -> list[str]:
     ]
 
 
+def _timer_lines(timer: Timer | None) -> list[str]:
+    """What a state's timer does, in a line or two (no characters the diagram formats give meaning to)."""
+    if timer is None:
+        return []
+    lines = [f"arms {timer.input.value} (timeouts.{timer.timeout})"]
+    if timer.watchdog:
+        lines.append("any event or completion recorded disarms it")
+    return lines
+
+
 # --- Mermaid -------------------------------------------------------------------------------
 
 
@@ -190,7 +207,7 @@ def render_mermaid(table: Table) -> str:
         out.append(f"    {_mermaid_id(src)} --> {_mermaid_id(dst)}: {label}")
     out += [f"    {_mermaid_id(state)} --> [*]" for state in table.states if state in table.terminal]
     for state in table.states:
-        lines: list[str] = []
+        lines: list[str] = _timer_lines(table.timers.get(state))
         if state in groups.recorded:
             lines += ["recorded, state unchanged", *_wrap((i.value for i in groups.recorded[state]), 44)]
         lines += [f"anomaly {code} on {input_.value}" for input_, code in groups.anomalies.get(state, ())]
@@ -215,11 +232,14 @@ def _html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def _dot_node_label(state: State, groups: _Groups) -> str:
-    """An HTML-like label: the state's name, then what it records (grey) and its anomaly rows (red)."""
+def _dot_node_label(state: State, groups: _Groups, timer: Timer | None) -> str:
+    """An HTML-like label: the state's name, its timer (blue), what it records (grey) and its anomaly rows (red)."""
     recorded = groups.recorded.get(state, ())
     anomalies = groups.anomalies.get(state, ())
     cells = [f"<tr><td><b>{_html(state.value)}</b></td></tr>"]
+    if timer is not None:
+        lines = "<br/>".join(_html(line) for line in _timer_lines(timer))
+        cells.append(f'<tr><td><font point-size="9" color="royalblue4">{lines}</font></td></tr>')
     if recorded:
         lines = "<br/>".join(_html(line) for line in _wrap((i.value for i in recorded), 34))
         cells.append(f'<tr><td><font point-size="9" color="gray35"><i>recorded:</i><br/>{lines}</font></td></tr>')
@@ -233,8 +253,8 @@ def render_dot(table: Table) -> str:
     """A Graphviz ``digraph`` of ``table``.
 
     Transitions are solid edges; each state's box lists, below its name, the
-    inputs it records without moving (grey) and the anomalies its rows name
-    (red); the default rules are a note.  Deterministic: the same table gives
+    timer it arms (blue), the inputs it records without moving (grey) and the
+    anomalies its rows name (red); the default rules are a note.  Deterministic: the same table gives
     the same text, byte for byte.
     """
     groups = _groups(table)
@@ -250,7 +270,8 @@ def render_dot(table: Table) -> str:
     ]
     for state in table.states:
         extra = ", peripheries=2" if state in table.terminal else ""
-        out.append(f"    {_dot_string(state.value)} [label={_dot_node_label(state, groups)}{extra}];")
+        label = _dot_node_label(state, groups, table.timers.get(state))
+        out.append(f"    {_dot_string(state.value)} [label={label}{extra}];")
     out.append(f'    "[*]" -> {_dot_string(table.initial.value)};')
     for src, dst, inputs in groups.edges:
         label = "\n".join(i.value for i in inputs)
@@ -306,25 +327,50 @@ def _md_cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def _row_cells(row: Row) -> tuple[str, str, str, str, str]:
+def _row_cells(row: Row, table: Table) -> tuple[str, ...]:
     kind = row.disposition
     if kind is Disposition.TRANSITION:
         assert row.dest is not None
         does = f"-> `{row.dest.value}`"
+        timer = table.timers.get(row.dest)
+        if timer is not None:
+            does += f", arms `{timer.input.value}`"
     elif kind is Disposition.ANOMALY:
         does = f"anomaly `{row.anomaly}`"
     else:
         does = "recorded"
+    book = BOOKKEEPING.get(row.input) if kind is not Disposition.ANOMALY else None
+    records = "" if book is None else book.value
     outcome = "" if row.outcome is None else f"`{row.outcome}`"
-    return f"`{row.source.value}`", f"`{row.input.value}`", does, outcome, _md_cell(row.note)
+    return f"`{row.source.value}`", f"`{row.input.value}`", does, records, outcome, _md_cell(row.note)
 
 
 def render_transitions_markdown(table: Table) -> str:
-    """A Markdown table of every row of ``table``, grouped by source state, in table order."""
+    """A Markdown table of every row of ``table``, by source state, then input, with what each records."""
     order = {s: n for n, s in enumerate(table.states)}
-    rows = sorted(table.rows, key=lambda r: order[r.source])  # stable: table order within a state
-    out = ["| from | input | does | outcome | why |", "|---|---|---|---|---|"]
-    out += ["| " + " | ".join(_row_cells(row)) + " |" for row in rows]
+    rows = sorted(table.rows, key=lambda r: (order[r.source], _INPUT_ORDER[r.input]))
+    out = ["| from | input | does | records | outcome | why |", "|---|---|---|---|---|---|"]
+    out += ["| " + " | ".join(_row_cells(row, table)) + " |" for row in rows]
+    return "\n".join(out) + "\n"
+
+
+def render_timers_markdown(tables: Mapping[SessionKind, Table] = TABLES) -> str:
+    """A Markdown table of the timers each machine's states arm."""
+    out = ["| machine | state | arms | seconds from | when it passes |", "|---|---|---|---|---|"]
+    for kind, table in tables.items():
+        for state, timer in table.timers.items():
+            watch = " (a watchdog: any event or completion recorded disarms it)" if timer.watchdog else ""
+            row = (_TITLES[kind], f"`{state.value}`", f"`{timer.input.value}`", f"`Timeouts.{timer.timeout}`",
+                   _md_cell(timer.note + watch))  # fmt: skip
+            out.append("| " + " | ".join(row) + " |")
+    return "\n".join(out) + "\n"
+
+
+def render_bookkeeping_markdown() -> str:
+    """A Markdown table of what each input records besides the state, wherever it is accepted."""
+    out = ["| input | records |", "|---|---|"]
+    for input_, book in sorted(BOOKKEEPING.items(), key=lambda item: _INPUT_ORDER[item[0]]):
+        out.append(f"| `{input_.value}` | {book.value} |")
     return "\n".join(out) + "\n"
 
 
@@ -334,8 +380,8 @@ def readme_block(tables: Mapping[SessionKind, Table] = TABLES) -> str:
     for kind, table in tables.items():
         out += [f"**The {_TITLES[kind]} machine**", "", "```mermaid", render_mermaid(table).rstrip("\n"), "```", ""]
     out += [
-        "Solid arrows move the call; the notes list the inputs a state records without moving",
-        "and the anomalies its rows name; everything else follows the default rules",
+        "Solid arrows move the call; the notes give the timer a state arms, the inputs it records",
+        "without moving and the anomalies its rows name; everything else follows the default rules",
         "(see [Rules](#rules)). Graphviz versions: [`diagrams/`](diagrams/).",
         "",
         "<details>",
@@ -344,6 +390,8 @@ def readme_block(tables: Mapping[SessionKind, Table] = TABLES) -> str:
     ]
     for kind, table in tables.items():
         out += [f"**{_TITLES[kind]}**", "", render_transitions_markdown(table).rstrip("\n"), ""]
+    out += ["**Timers**", "", render_timers_markdown(tables).rstrip("\n"), ""]
+    out += ["**What an input records besides the state**", "", render_bookkeeping_markdown().rstrip("\n"), ""]
     out += ["</details>", README_END]
     return "\n".join(out)
 
@@ -501,23 +549,8 @@ def check_diagrams(
     for name, content in files.items():
         problems += _compare(folder / name, content)
     svgs = [f"{kind.value}.svg" for kind in tables]
-    installed = dot_version(dot)
     for name in svgs:
-        path = folder / name
-        committed = _read_bytes(path)
-        if committed is None:
-            problems.append(f"{path}: missing")
-            continue
-        recorded = _svg_version(committed)
-        if installed is None:
-            notes.append(f"{path}: not compared (dot not found: {DOT_INSTALL_HINT})")
-        elif installed != recorded:
-            notes.append(f"{path}: not compared (committed by Graphviz {recorded}, installed {installed})")
-        else:
-            assert dot is not None
-            fresh = render_svg(files[name.replace(".svg", ".dot")].decode(), dot=dot)
-            if fresh != committed:
-                problems.append(f"{path}: differs from what the tables produce")
+        _check_svg(folder / name, files[name.replace(".svg", ".dot")], dot, problems, notes)
     try:
         extra = sorted(p.name for p in folder.iterdir() if p.name not in files and p.name not in svgs)
     except OSError as exc:
@@ -528,6 +561,23 @@ def check_diagrams(
         if sync_readme(text, tables) != text:
             problems.append(f"{readme}: the generated block differs from what the tables produce")
     return CheckResult(problems=tuple(problems), notes=tuple(notes))
+
+
+def _check_svg(path: Path, dot_source: bytes, dot: str | None, problems: list[str], notes: list[str]) -> None:
+    """Compare a committed SVG with what ``dot`` renders now, when the same Graphviz made it."""
+    committed = _read_bytes(path)
+    if committed is None:
+        problems.append(f"{path}: missing")
+        return
+    recorded, installed = _svg_version(committed), dot_version(dot)
+    if installed is None:
+        notes.append(f"{path}: not compared (dot not found: {DOT_INSTALL_HINT})")
+    elif installed != recorded:
+        notes.append(f"{path}: not compared (committed by Graphviz {recorded}, installed {installed})")
+    else:
+        assert dot is not None
+        if render_svg(dot_source.decode(), dot=dot) != committed:
+            problems.append(f"{path}: differs from what the tables produce")
 
 
 def _read_bytes(path: Path) -> bytes | None:

@@ -26,15 +26,16 @@ Nothing here raises into pipecat: failures are kept in :attr:`PipecatCalls.error
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
+from dialfsm._adapters import Adapter, copy_payload, daily_argument, text
+from dialfsm._calls import CALLS
 from dialfsm._policy import Effect, RetryDialout, StopCall
-from dialfsm._settings import parse_dtmf_settings, parse_sip_call_transfer_settings, parse_sip_refer_settings
-from dialfsm._tracker import CallTracker, Session
-from dialfsm.threads import MAX_ERRORS
+from dialfsm._session import Session
+from dialfsm._table import Input
+from dialfsm._tracker import CallTracker
 
 __all__ = ["TRANSPORT_EVENTS", "PipecatCalls", "track_transport"]
 
@@ -58,17 +59,7 @@ TRANSPORT_EVENTS: Final = (
 )
 
 
-def _text(value: object) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    return str(value)
-
-
-def _copy(value: object) -> object:
-    return dict(value) if isinstance(value, Mapping) else value
-
-
-class PipecatCalls:
+class PipecatCalls(Adapter):
     """One tracker wired to one pipecat ``DailyTransport`` (see :func:`track_transport`).
 
     Attributes:
@@ -80,24 +71,15 @@ class PipecatCalls:
     def __init__(
         self, tracker: CallTracker, transport: Any, *, clock: Callable[[], float] | None = time.monotonic
     ) -> None:
+        super().__init__(clock)
         self.tracker = tracker
         self.transport = transport
-        #: The clock every input's ``t`` is read from (``None``: no times, so no timers).
-        self.clock = clock
         self._handlers: list[tuple[str, Callable[..., None]]] = []
-        self._errors: list[BaseException] = []
 
     @property
     def errors(self) -> list[BaseException]:
         """Exceptions caught in the handlers (never raised into pipecat)."""
         return self._errors
-
-    def _t(self) -> float | None:
-        return None if self.clock is None else self.clock()
-
-    def _keep(self, exc: BaseException) -> None:
-        if len(self._errors) < MAX_ERRORS:
-            self._errors.append(exc)
 
     def _handler(self, event: str) -> Callable[..., None]:
         def handler(transport: object, *args: Any) -> None:
@@ -108,7 +90,7 @@ class PipecatCalls:
                 elif event == "on_left":
                     self.tracker.handle("left-meeting", None, t=self._t())
                 else:
-                    self.tracker.handle(event, _copy(args[0]) if args else None, t=self._t())
+                    self.tracker.handle(event, copy_payload(args[0]) if args else None, t=self._t())
             except Exception as exc:  # noqa: BLE001  (the tracker never raises; this guards the rest)
                 self._keep(exc)
 
@@ -150,17 +132,7 @@ class PipecatCalls:
             CallRefused: the tracker refused the call; pipecat was not called.
 
         """
-        session = self.tracker.start_dialout(settings, ref=ref, t=self._t(), retry_of=retry_of)
-        try:
-            result = await self.transport.start_dialout(session.settings)
-        except Exception as exc:
-            self.tracker.start_completed(
-                session, None, f"start_dialout raised {type(exc).__name__}: {exc}", t=self._t()
-            )
-            raise
-        session_id, error = result if isinstance(result, tuple) and len(result) == 2 else (None, result)
-        self.tracker.start_completed(session, _text(session_id), _text(error), t=self._t())
-        return session
+        return await self._call(Input.START_DIALOUT, settings, ref, retry_of)
 
     async def stop_dialout(self, session: Session | str, *, ref: str | None = None) -> Session:
         """Guard, ``await transport.stop_dialout(session_id)``, report its error.
@@ -169,9 +141,7 @@ class PipecatCalls:
             CallRefused: the tracker refused the call; pipecat was not called.
 
         """
-        target = self.tracker.stop_dialout(session, ref=ref, t=self._t())
-        await self._run(self.transport.stop_dialout, target.session_id, self.tracker.stop_completed, target)
-        return target
+        return await self._call(Input.STOP_DIALOUT, session, ref)
 
     async def send_dtmf(self, settings: Mapping[str, Any], *, ref: str | None = None) -> Session:
         """Guard, ``await transport.send_dtmf(settings)``, report its error.
@@ -180,11 +150,7 @@ class PipecatCalls:
             CallRefused: the tracker refused the call; pipecat was not called.
 
         """
-        target = self.tracker.send_dtmf(settings, ref=ref, t=self._t())
-        await self._run(
-            self.transport.send_dtmf, parse_dtmf_settings(settings).to_daily(), self.tracker.dtmf_completed, target
-        )
-        return target
+        return await self._call(Input.SEND_DTMF, settings, ref)
 
     async def sip_call_transfer(self, settings: Mapping[str, Any], *, ref: str | None = None) -> Session:
         """Guard, ``await transport.sip_call_transfer(settings)``, report its error.
@@ -193,10 +159,7 @@ class PipecatCalls:
             CallRefused: the tracker refused the call; pipecat was not called.
 
         """
-        target = self.tracker.sip_call_transfer(settings, ref=ref, t=self._t())
-        daily_settings = parse_sip_call_transfer_settings(settings).to_daily()
-        await self._run(self.transport.sip_call_transfer, daily_settings, self.tracker.transfer_completed, target)
-        return target
+        return await self._call(Input.SIP_CALL_TRANSFER, settings, ref)
 
     async def sip_refer(self, settings: Mapping[str, Any], *, ref: str | None = None) -> Session:
         """Guard, ``await transport.sip_refer(settings)``, report its error.
@@ -205,61 +168,49 @@ class PipecatCalls:
             CallRefused: the tracker refused the call; pipecat was not called.
 
         """
-        target = self.tracker.sip_refer(settings, ref=ref, t=self._t())
-        await self._run(
-            self.transport.sip_refer,
-            parse_sip_refer_settings(settings).to_daily(),
-            self.tracker.refer_completed,
-            target,
-        )
-        return target
+        return await self._call(Input.SIP_REFER, settings, ref)
 
-    async def perform(self, effect: Effect) -> Session | None:
-        """Carry out an effect the tracker queued: stop a call at Daily, or place a retry when it is due.
-
-        Hand it to the timers: ``AsyncTracker(calls.tracker).run_timers(on_effect=calls.perform)``.
-
-        * :class:`~dialfsm.StopCall` (the ring timeout passed): ``await
-          transport.stop_dialout(session_id)`` and report its completion; the
-          tracker already counts the stop as requested.  A call that ended
-          meanwhile (or has no id) is not stopped: the effect is withdrawn.
-          Returns ``None``.
-        * :class:`~dialfsm.RetryDialout`: sleep until it is due on the adapter's
-          clock, then :meth:`start_dialout` with its settings and ``retry_of``.
-          Returns the new session.
-
-        Raises:
-            CallRefused: the tracker refused the retry (another dial-out is live, say).
-            TypeError: ``effect`` is not an effect.
-
-        """
-        if isinstance(effect, StopCall):
-            if effect.session.is_terminal or effect.session_id is None:
-                why = "the call ended before it was stopped" if effect.session.is_terminal else "no session id"
-                self.tracker.withdraw(effect, reason=why, t=self._t())
-                return None
-            try:
-                error = await self.transport.stop_dialout(effect.session_id)
-            except Exception as exc:
-                error = f"stop_dialout raised {type(exc).__name__}: {exc}"
-                self.tracker.stop_completed(effect.session, error, ref=effect.ref, t=self._t())
-                raise
-            self.tracker.stop_completed(effect.session, _text(error), ref=effect.ref, t=self._t())
-            return None
-        if isinstance(effect, RetryDialout):
-            await asyncio.sleep(effect.seconds_until_due(self._t()))
-            return await self.start_dialout(effect.settings.to_daily(), retry_of=effect.previous)
-        raise TypeError(f"not an effect: {effect!r}")
-
-    async def _run(
-        self, method: Callable[..., Any], argument: object, completed: Callable[..., object], session: Session
-    ) -> None:
+    async def _call(self, call: Input, argument: object, ref: str | None, retry_of: object = None) -> Session:
+        """Guard ``call``, await the transport's method of the same name with the validated settings, report it."""
+        spec = CALLS[call]
+        session, typed = self.tracker.place(call, argument, ref=ref, t=self._t(), retry_of=retry_of)  # type: ignore[arg-type]
+        method = getattr(self.transport, spec.name)
+        completed = getattr(self.tracker, spec.completed)
         try:
-            error = await method(argument)
+            result = await method(daily_argument(typed))
         except Exception as exc:
-            completed(session, f"{getattr(method, '__name__', 'call')} raised {type(exc).__name__}: {exc}", t=self._t())
+            error = f"{spec.name} raised {type(exc).__name__}: {exc}"
+            if spec.returns_id:
+                completed(session, None, error, t=self._t())
+            else:
+                completed(session, error, t=self._t())
             raise
-        completed(session, _text(error), t=self._t())
+        if spec.returns_id:
+            session_id, error = result if isinstance(result, tuple) and len(result) == 2 else (None, result)
+            completed(session, text(session_id), text(error), t=self._t())
+        else:
+            completed(session, text(result), t=self._t())
+        return session
+
+    # --- effects (see Adapter.perform) ---------------------------------------------------------
+
+    def _ended(self, session: Session) -> bool:
+        return session.is_terminal
+
+    def _withdraw(self, effect: Effect, reason: str) -> None:
+        self.tracker.withdraw(effect, reason=reason, t=self._t())
+
+    async def _send_stop(self, effect: StopCall) -> None:
+        try:
+            error = await self.transport.stop_dialout(effect.session_id)
+        except Exception as exc:
+            error = f"stop_dialout raised {type(exc).__name__}: {exc}"
+            self.tracker.stop_completed(effect.session, error, ref=effect.ref, t=self._t())
+            raise
+        self.tracker.stop_completed(effect.session, text(error), ref=effect.ref, t=self._t())
+
+    async def _retry(self, effect: RetryDialout) -> Session:
+        return await self.start_dialout(effect.settings.to_daily(), retry_of=effect.previous)
 
 
 def track_transport(

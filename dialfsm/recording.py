@@ -53,10 +53,10 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import IO, Any, Final
 
+from dialfsm._errors import DialfsmError
 from dialfsm._parse import canonical_event_name
 from dialfsm._settings import DTMF_TONES
 from dialfsm._tracker import CallTracker
-from dialfsm.exceptions import DialfsmError
 
 __all__ = ["NAME_FIELDS", "PHONE_FIELDS", "TONE_FIELDS", "Recorder", "RecordingError", "redact_record", "redact_text"]
 

@@ -32,17 +32,16 @@ from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
+from dialfsm._errors import MAX_ERRORS, keep_error
 from dialfsm._inputs import CallCompleted, DailyEvent
 from dialfsm._policy import Effect
+from dialfsm._session import JournalEntry, Session
 from dialfsm._settings import DialoutSettings, DtmfSettings, SipCallTransferSettings, SipReferSettings
-from dialfsm._tracker import CallTracker, JournalEntry, Session
+from dialfsm._tracker import CallTracker
 
-__all__ = ["Feed", "LockedTracker", "LoopHandoff"]
+__all__ = ["MAX_ERRORS", "Feed", "LockedTracker", "LoopHandoff"]
 
 _R = TypeVar("_R")
-
-#: At most this many errors are kept in a feed's ``errors`` (the oldest are kept).
-MAX_ERRORS = 1000
 
 
 class Feed(Protocol):
@@ -61,11 +60,6 @@ class Feed(Protocol):
 
     def call(self, fn: Callable[..., _R], /, *args: Any, **kwargs: Any) -> _R:
         """Run ``fn(*args, **kwargs)`` in the ordered stream and return its result (or raise)."""
-
-
-def _keep(errors: list[BaseException], exc: BaseException) -> None:
-    if len(errors) < MAX_ERRORS:
-        errors.append(exc)
 
 
 class LockedTracker:
@@ -122,7 +116,7 @@ class LockedTracker:
             with self.lock:
                 fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001  (called from SDK threads: never raise there)
-            _keep(self._errors, exc)
+            keep_error(self._errors, exc)
 
     def call(self, fn: Callable[..., _R], /, *args: Any, **kwargs: Any) -> _R:
         """Run ``fn(*args, **kwargs)`` under the lock and return its result (exceptions propagate)."""
@@ -309,7 +303,7 @@ class LoopHandoff:
         try:
             fn(*args, **kwargs)
         except Exception as exc:  # noqa: BLE001  (inputs arrive from SDK callbacks: never raise there)
-            _keep(self._errors, exc)
+            keep_error(self._errors, exc)
 
     def post(self, fn: Callable[..., object], /, *args: Any, **kwargs: Any) -> None:
         """Run ``fn(*args, **kwargs)`` on the loop: now if on its thread, else soon, in order.  Never raises."""
@@ -319,7 +313,7 @@ class LoopHandoff:
         try:
             self.loop.call_soon_threadsafe(self._run, fn, args, kwargs)
         except Exception as exc:  # noqa: BLE001  (a closed loop: keep it, do not raise into the SDK)
-            _keep(self._errors, exc)
+            keep_error(self._errors, exc)
 
     def call(self, fn: Callable[..., _R], /, *args: Any, **kwargs: Any) -> _R:
         """Run ``fn(*args, **kwargs)`` on the loop and return its result or raise its exception.

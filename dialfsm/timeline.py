@@ -23,8 +23,9 @@ from typing import Final
 
 import attrs
 
+from dialfsm._session import JournalEntry, Session
 from dialfsm._table import Disposition, Input, InputKind, SessionKind
-from dialfsm._tracker import CallTracker, JournalEntry, Session
+from dialfsm._tracker import CallTracker
 from dialfsm.diagrams import DiagramError
 
 __all__ = ["MMDC_INSTALL_HINT", "Timeline", "TimelineFiles", "render_timeline", "timelines", "write_timelines"]

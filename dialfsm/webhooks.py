@@ -33,9 +33,11 @@ from typing import Any, Final
 
 import attrs
 
-from dialfsm._parse import ParseProblem, canonical_event_name, short_repr
+from dialfsm._parse import ParseProblem, canonical_event_name
+from dialfsm._session import JournalEntry
 from dialfsm._table import AnomalyCode
-from dialfsm._tracker import CallTracker, JournalEntry
+from dialfsm._text import short_repr
+from dialfsm._tracker import CallTracker
 
 __all__ = ["TRACKED_FAMILIES", "Webhook", "WebhookError", "WebhookResult", "handle_webhook", "parse_webhook"]
 

@@ -17,7 +17,8 @@ from dialfsm import (
     ParticipantJoined,
     canonical_event_name,
 )
-from dialfsm._parse import ParseProblem, from_daily, short_repr
+from dialfsm._parse import ParseProblem, from_daily
+from dialfsm._text import short_repr
 
 SID = "ff1e7130-7752-4304-9cf4-08d2583a41dc"
 NAMES = [

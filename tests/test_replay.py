@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from dialfsm import replay_lines, replay_path
+from dialfsm import CallTracker, replay_lines, replay_path
 from dialfsm._cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -224,3 +224,21 @@ def test_listener_exceptions_never_escape() -> None:
     tracker.remove_entry_listener(boom)
     tracker.handle("dialin-stopped", {"sessionId": "x"})
     assert len(tracker.listener_errors) == 2
+
+
+def test_an_unguarded_call_replays_as_it_was_observed() -> None:
+    """A call the bot made on its SDK directly is recorded as such, and replays past the guards again."""
+    import io
+
+    from dialfsm import Input, Recorder
+
+    stream = io.StringIO()
+    tracker = CallTracker()
+    Recorder(stream, clock=lambda: 0.0).attach(tracker)
+    tracker.start_dialout({"phoneNumber": "+15551234567"})
+    tracker.observe_call(Input.START_DIALOUT, {"phoneNumber": "+15557654321"})
+    lines = stream.getvalue().splitlines()
+    assert '"unguarded": true' in lines[1]
+    result = replay_lines(enumerate(lines, start=1))
+    assert [s.state.value for s in result.tracker] == ["connecting", "connecting"]
+    assert [a["code"] for a in result.anomalies] == ["UNGUARDED_CALL"]

@@ -13,6 +13,8 @@ from dialfsm import (
     DialoutState,
     Disposition,
     ErrorCode,
+    Input,
+    Origin,
     Outcome,
     RefusalCode,
     SessionKind,
@@ -539,3 +541,48 @@ def test_invalid_configuration_is_refused() -> None:
         CallTracker(max_dialouts=0)
     with pytest.raises(ValueError, match="engine"):
         CallTracker(engine="fast")  # type: ignore[arg-type]
+
+
+# --- calls the bot made on its SDK directly (observe_call) ---------------------------------
+
+
+def test_an_observed_call_the_guards_accept_is_tracked_like_a_placed_one() -> None:
+    tracker = CallTracker()
+    session = tracker.observe_call(Input.START_DIALOUT, {"phoneNumber": "+15551234567"}, ref="s")
+    assert session is not None
+    assert session.state is DialoutState.CONNECTING
+    assert session.origin is Origin.BOT
+    tracker.start_completed(session_id="a", ref="s")
+    assert tracker["a"] is session
+    assert tracker.anomalies == ()
+
+
+def test_an_observed_call_the_guards_refuse_is_an_anomaly_and_still_tracked() -> None:
+    tracker = CallTracker()
+    first = tracker.start_dialout({"phoneNumber": "+15551234567"})
+    second = tracker.observe_call(Input.START_DIALOUT, {"phoneNumber": "+15557654321"}, ref="x")
+    (anomaly,) = tracker.anomalies
+    assert anomaly.code == AnomalyCode.UNGUARDED_CALL
+    assert str(anomaly.message).startswith("DIALOUT_IN_PROGRESS:")
+    assert second is not None
+    assert second is not first
+    assert second.states == (DialoutState.IDLE, DialoutState.CONNECTING)
+    tracker.start_completed(session_id="b", ref="x")
+    tracker.handle("dialout-answered", {"sessionId": "b"})
+    assert tracker["b"].state is DialoutState.ANSWERED
+
+
+def test_an_observed_call_with_bad_settings_or_in_a_wrong_state_never_raises() -> None:
+    tracker = CallTracker()
+    bad = tracker.observe_call(Input.START_DIALOUT, {"phoneNumber": "not a number"})
+    assert bad is not None
+    assert bad.dialout_settings is None
+    tracker.start_completed(bad, error='Dialout settings are not valid: JsonApiError { message: "x" }')
+    assert bad.outcome is Outcome.REJECTED
+    tracker.handle("dialin-connected", {"sessionId": "in"})
+    early = tracker.observe_call(Input.SEND_DTMF, {"sessionId": "in", "tones": "1"}, ref="d")  # not joined yet
+    assert early is tracker["in"]
+    assert early.state is DialinState.CONNECTED
+    assert tracker.dtmf_completed(ref="d").code is None  # its completion pairs, and moves nothing
+    assert tracker.observe_call(Input.SIP_REFER, {"sessionId": "nobody", "toEndPoint": "sip:a@b"}) is None
+    assert [a.code for a in tracker.anomalies] == [AnomalyCode.UNGUARDED_CALL] * 3

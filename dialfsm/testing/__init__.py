@@ -25,7 +25,8 @@ from dialfsm._coverage import Coverage, KindCoverage, transition_pairs, transiti
 from dialfsm._inputs import TimerExpired
 from dialfsm._paths import TablePath, pair_cover, path_records, shortest_paths, state_cover, transition_cover
 from dialfsm._replay import feed_record
-from dialfsm._tracker import CallTracker, JournalEntry
+from dialfsm._session import JournalEntry
+from dialfsm._tracker import CallTracker
 from dialfsm.testing import strategies
 from dialfsm.testing._render import DIALECTS, Dialect, render_event
 from dialfsm.testing._room import is_tick

@@ -51,8 +51,9 @@ from dialfsm._inputs import (
 )
 from dialfsm._machine import TABLES
 from dialfsm._replay import feed_record
+from dialfsm._session import JournalEntry, Session
 from dialfsm._table import Disposition, Input, InputKind, SessionKind
-from dialfsm._tracker import CallTracker, JournalEntry, Session
+from dialfsm._tracker import CallTracker
 from dialfsm.testing._render import DIALECTS, Dialect, render_event
 from dialfsm.testing._values import dialout_settings, dtmf_settings, sip_call_transfer_settings, sip_refer_settings
 
@@ -211,24 +212,37 @@ class Room:
         live = self.tracker.live
         unnamed = self._oldest_unnamed()
         for session in live:
-            resolve = TABLES[session.kind].resolve
-            named = session.session_id is not None
-            for input_ in TABLES[session.kind].inputs:
-                if resolve[session.state, input_].disposition not in _ACCEPTED:
+            out += self._session_actions(session, live, unnamed, calls=calls)
+        return out + self._room_actions(live, new_dialouts=new_dialouts)
+
+    def _session_actions(
+        self, session: Session, live: tuple[Session, ...], unnamed: Session | None, *, calls: bool
+    ) -> list[Action]:
+        """The events Daily may send, and the calls the bot may make, for one live session."""
+        out = []
+        resolve = TABLES[session.kind].resolve
+        named = session.session_id is not None
+        for input_ in TABLES[session.kind].inputs:
+            if resolve[session.state, input_].disposition not in _ACCEPTED:
+                continue
+            kind = input_.kind
+            if kind is InputKind.EVENT:
+                if input_ in (Input.LEFT_MEETING, Input.DIALIN_CONNECTED):
                     continue
-                kind = input_.kind
-                if kind is InputKind.EVENT:
-                    if input_ in (Input.LEFT_MEETING, Input.DIALIN_CONNECTED):
-                        continue
-                    if input_.value.startswith("dialout-") and not named and session is not unnamed:
-                        continue
-                    if input_ in (Input.PARTICIPANT_JOINED, Input.PARTICIPANT_LEFT) and not named:
-                        continue
-                    if input_ is Input.DTMF_EVENT and not named and len(live) != 1:
-                        continue
-                    out.append(Action("event", input_, session))
-                elif kind is InputKind.CALL and calls and named and input_ is not Input.START_DIALOUT:
-                    out.append(Action("call", input_, session))
+                if input_.value.startswith("dialout-") and not named and session is not unnamed:
+                    continue
+                if input_ in (Input.PARTICIPANT_JOINED, Input.PARTICIPANT_LEFT) and not named:
+                    continue
+                if input_ is Input.DTMF_EVENT and not named and len(live) != 1:
+                    continue
+                out.append(Action("event", input_, session))
+            elif kind is InputKind.CALL and calls and named and input_ is not Input.START_DIALOUT:
+                out.append(Action("call", input_, session))
+        return out
+
+    def _room_actions(self, live: tuple[Session, ...], *, new_dialouts: bool) -> list[Action]:
+        """New calls, endpoints, and leaving the room."""
+        out = []
         created = self._created
         if (
             new_dialouts

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from dialfsm._settings import AUDIO_CODECS, DIALOUT_PROVIDERS, DTMF_METHODS, VIDEO_CODECS
 
 __all__ = [
+    "SESSION_IDS",
     "InvalidSettingsCase",
     "Record",
     "dialout_settings",
@@ -21,6 +22,7 @@ __all__ = [
     "json_values",
     "sip_call_transfer_settings",
     "sip_refer_settings",
+    "sip_uris",
 ]
 
 Record = dict[str, Any]
@@ -51,14 +53,16 @@ def json_values(*, allow_nan: bool = False, max_leaves: int = 10) -> st.SearchSt
 
 
 _DIGITS = string.digits
-_ids = st.text(alphabet=string.ascii_lowercase + _DIGITS + "-", min_size=1, max_size=36)
+#: Session ids: short strings of lower-case letters, digits and dashes.
+SESSION_IDS = st.text(alphabet=string.ascii_lowercase + _DIGITS + "-", min_size=1, max_size=36)
 
 
 def _phone() -> st.SearchStrategy[str]:
     return st.text(alphabet=_DIGITS, min_size=1, max_size=15).map(lambda digits: "+" + digits)
 
 
-def _sip_uri() -> st.SearchStrategy[str]:
+def sip_uris() -> st.SearchStrategy[str]:
+    """SIP URIs (``sip:user@host``; one of the hosts has a port)."""
     user = st.text(alphabet=string.ascii_lowercase + _DIGITS + "+.", min_size=1, max_size=20)
     host = st.sampled_from(("example.com", "pbx.example.com", "sip.example.org:5061"))
     return st.tuples(user, host).map(lambda parts: f"sip:{parts[0]}@{parts[1]}")
@@ -89,7 +93,7 @@ _CODECS: Final = st.fixed_dictionaries(
     },
 )
 _PHONE: Final = _phone()
-_SIP_URI: Final = _sip_uri()
+_SIP_URI: Final = sip_uris()
 _DISPLAY_NAMES: Final = st.text(max_size=60)
 _USER_IDS: Final = st.text(max_size=36)
 _VIDEO: Final = st.sampled_from((None, False, True))
@@ -212,7 +216,7 @@ def _break_no_destination(draw: st.DrawFn) -> InvalidSettingsCase:
 
 def _break_two_destinations(draw: st.DrawFn) -> InvalidSettingsCase:
     valid = _without(_phone_base(draw), "callerId")
-    return _case(valid, {**valid, "sipUri": draw(_sip_uri())}, "sipUri", "exactly one of sipUri and phoneNumber")
+    return _case(valid, {**valid, "sipUri": draw(sip_uris())}, "sipUri", "exactly one of sipUri and phoneNumber")
 
 
 def _break_sip_scheme(draw: st.DrawFn) -> InvalidSettingsCase:
@@ -349,7 +353,7 @@ _DURATIONS: Final = st.integers(50, 2000)
 
 @st.composite
 def _dtmf_settings(draw: st.DrawFn) -> Record:
-    settings: Record = {"sessionId": draw(_ids), "tones": draw(_DTMF_TONES)}
+    settings: Record = {"sessionId": draw(SESSION_IDS), "tones": draw(_DTMF_TONES)}
     if draw(st.booleans()):
         settings["method"] = draw(_DTMF_METHODS)
     if draw(st.booleans()):
@@ -394,7 +398,7 @@ def invalid_dtmf_settings(draw: st.DrawFn) -> InvalidSettingsCase:
 @st.composite
 def _transfer_settings(draw: st.DrawFn) -> Record:
     phone = draw(st.booleans())
-    settings: Record = {"sessionId": draw(_ids), "toEndPoint": draw(_PHONE if phone else _SIP_URI)}
+    settings: Record = {"sessionId": draw(SESSION_IDS), "toEndPoint": draw(_PHONE if phone else _SIP_URI)}
     if phone and draw(st.booleans()):
         settings["callerId"] = draw(_PHONE)
     if draw(st.booleans()):
@@ -405,7 +409,7 @@ def _transfer_settings(draw: st.DrawFn) -> Record:
 
 
 _ANY_TRANSFER: Final = _transfer_settings()
-_ANY_REFER: Final = st.fixed_dictionaries({"sessionId": _ids, "toEndPoint": _SIP_URI})
+_ANY_REFER: Final = st.fixed_dictionaries({"sessionId": SESSION_IDS, "toEndPoint": _SIP_URI})
 
 
 def sip_call_transfer_settings(session_id: str | None = None) -> st.SearchStrategy[Record]:

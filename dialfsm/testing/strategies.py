@@ -26,6 +26,7 @@ events, the first dialect) and fewer mutations.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final, Literal
 
 from hypothesis import strategies as st
@@ -52,10 +53,9 @@ from dialfsm._tracker import CallTracker
 from dialfsm.testing._render import DIALECTS, Dialect, render_event
 from dialfsm.testing._room import COMPLETION_ERRORS, EVENT_ERRORS, Room
 from dialfsm.testing._values import (
+    SESSION_IDS,
     InvalidSettingsCase,
     Record,
-    _ids,
-    _sip_uri,
     dialout_settings,
     dtmf_settings,
     invalid_dialout_settings,
@@ -63,6 +63,7 @@ from dialfsm.testing._values import (
     json_values,
     sip_call_transfer_settings,
     sip_refer_settings,
+    sip_uris,
 )
 
 __all__ = [
@@ -99,7 +100,7 @@ def typed_events(
     if session_ids is None:
         cached = _TYPED_EVENTS.get(kind)
         if cached is None:
-            cached = _TYPED_EVENTS[kind] = _typed_events(kind, _ids)
+            cached = _TYPED_EVENTS[kind] = _typed_events(kind, SESSION_IDS)
         return cached
     return _typed_events(kind, session_ids)
 
@@ -108,7 +109,7 @@ _TYPED_EVENTS: dict[KindName, st.SearchStrategy[DailyEvent]] = {}
 
 
 def _typed_events(kind: KindName, sid: st.SearchStrategy[str]) -> st.SearchStrategy[DailyEvent]:
-    opt_id = st.none() | _ids
+    opt_id = st.none() | SESSION_IDS
     dialout: list[st.SearchStrategy[DailyEvent]] = [
         st.builds(DialoutConnected, session_id=sid, sip_call_id=opt_id),
         st.builds(DialoutAnswered, session_id=sid, sip_call_id=opt_id),
@@ -117,7 +118,7 @@ def _typed_events(kind: KindName, sid: st.SearchStrategy[str]) -> st.SearchStrat
         st.builds(DialoutWarning, session_id=st.none() | sid, error_msg=st.none() | _messages),
     ]
     dialin: list[st.SearchStrategy[DailyEvent]] = [
-        st.builds(DialinConnected, session_id=sid, sip_from=st.none() | _sip_uri(), sip_call_id=opt_id),
+        st.builds(DialinConnected, session_id=sid, sip_from=st.none() | sip_uris(), sip_call_id=opt_id),
         st.builds(DialinStopped, session_id=sid, sip_call_id=opt_id),
         st.builds(
             DialinError,
@@ -128,7 +129,7 @@ def _typed_events(kind: KindName, sid: st.SearchStrategy[str]) -> st.SearchStrat
         st.builds(DialinWarning, session_id=sid, error_msg=st.none() | _messages),
     ]
     room: list[st.SearchStrategy[DailyEvent]] = [
-        st.builds(DialinReady, sip_endpoint=_sip_uri()),
+        st.builds(DialinReady, sip_endpoint=sip_uris()),
         st.builds(
             DtmfReceived,
             session_id=st.none() | sid,
@@ -259,6 +260,95 @@ def _ghost_events(kind: KindName) -> st.SearchStrategy[DailyEvent]:
     return _GHOSTS[kind]
 
 
+_Mutator = Callable[[list[Any], int, int, st.DrawFn, "KindName", "Dialect | None"], None]
+
+
+def _duplicate(records: list[Any], a: int, b: int, draw: st.DrawFn, kind: KindName, dialect: Dialect | None) -> None:
+    if records:
+        records.insert(a % len(records) + 1, records[a % len(records)])
+
+
+def _echo(records: list[Any], a: int, b: int, draw: st.DrawFn, kind: KindName, dialect: Dialect | None) -> None:
+    n = len(records)
+    if n:
+        i = a % n
+        records.insert(i + 1 + b % (n - i), records[i])  # the same record again, later
+
+
+def _drop(records: list[Any], a: int, b: int, draw: st.DrawFn, kind: KindName, dialect: Dialect | None) -> None:
+    if records:
+        del records[a % len(records)]
+
+
+def _swap(records: list[Any], a: int, b: int, draw: st.DrawFn, kind: KindName, dialect: Dialect | None) -> None:
+    if len(records) >= 2:
+        i = a % (len(records) - 1)
+        records[i], records[i + 1] = records[i + 1], records[i]
+
+
+def _move(records: list[Any], a: int, b: int, draw: st.DrawFn, kind: KindName, dialect: Dialect | None) -> None:
+    if len(records) >= 2:
+        records.insert(b % len(records), records.pop(a % len(records)))
+
+
+def _unknown_session(
+    records: list[Any], a: int, b: int, draw: st.DrawFn, kind: KindName, dialect: Dialect | None
+) -> None:
+    event = draw(_ghost_events(kind))
+    chosen = dialect if dialect is not None else DIALECTS[b % 3]
+    records.insert(a % (len(records) + 1), render_event(event, chosen))
+
+
+def _late(records: list[Any], a: int, b: int, draw: st.DrawFn, kind: KindName, dialect: Dialect | None) -> None:
+    events = [r for r in records if isinstance(r, dict) and "event" in r]
+    records.append(events[a % len(events)] if events else {"event": "dialout-stopped", "data": {"sessionId": "x"}})
+
+
+def _malformed_payload(
+    records: list[Any], a: int, b: int, draw: st.DrawFn, kind: KindName, dialect: Dialect | None
+) -> None:
+    name = draw(st.sampled_from(("dialout-answered", "on_dialin_connected", "dtmf.event", "dialout-error")))
+    records.insert(a % (len(records) + 1), {"event": name, "data": draw(_JUNK)})
+
+
+def _unknown_event(
+    records: list[Any], a: int, b: int, draw: st.DrawFn, kind: KindName, dialect: Dialect | None
+) -> None:
+    name = draw(_JUNK_NAMES)
+    records.insert(a % (len(records) + 1), {"event": name, "data": draw(_JUNK)})
+
+
+def _stray_completion(
+    records: list[Any], a: int, b: int, draw: st.DrawFn, kind: KindName, dialect: Dialect | None
+) -> None:
+    completion = {
+        "completion": _COMPLETABLE[b % len(_COMPLETABLE)],
+        "session_id": draw(st.none() | SESSION_IDS),
+        "error": draw(st.none() | st.sampled_from(COMPLETION_ERRORS)),
+    }
+    records.insert(a % (len(records) + 1), completion)
+
+
+def _not_a_record(records: list[Any], a: int, b: int, draw: st.DrawFn, kind: KindName, dialect: Dialect | None) -> None:
+    records.insert(a % (len(records) + 1), draw(_JUNK))
+
+
+#: How each of :data:`MUTATIONS` spoils a sequence (in place).
+_MUTATORS: dict[str, _Mutator] = {
+    "duplicate": _duplicate,
+    "echo": _echo,
+    "drop": _drop,
+    "swap": _swap,
+    "move": _move,
+    "unknown_session": _unknown_session,
+    "late": _late,
+    "malformed_payload": _malformed_payload,
+    "unknown_event": _unknown_event,
+    "stray_completion": _stray_completion,
+    "not_a_record": _not_a_record,
+}
+
+
 @st.composite
 def adversarial_sequences(
     draw: st.DrawFn,
@@ -285,40 +375,5 @@ def adversarial_sequences(
         )
     )
     for op, a, b in ops:
-        n = len(records)
-        if op == "duplicate" and n:
-            records.insert(a % n + 1, records[a % n])
-        elif op == "echo" and n:
-            i = a % n
-            records.insert(i + 1 + b % (n - i), records[i])  # the same record again, later
-        elif op == "drop" and n:
-            del records[a % n]
-        elif op == "swap" and n >= 2:
-            i = a % (n - 1)
-            records[i], records[i + 1] = records[i + 1], records[i]
-        elif op == "move" and n >= 2:
-            records.insert(b % n, records.pop(a % n))
-        elif op == "unknown_session":
-            event = draw(_ghost_events(kind))
-            chosen = dialect if dialect is not None else DIALECTS[b % 3]
-            records.insert(a % (n + 1), render_event(event, chosen))
-        elif op == "late":
-            events = [r for r in records if isinstance(r, dict) and "event" in r]
-            late = events[a % len(events)] if events else {"event": "dialout-stopped", "data": {"sessionId": "x"}}
-            records.append(late)
-        elif op == "malformed_payload":
-            name = draw(st.sampled_from(("dialout-answered", "on_dialin_connected", "dtmf.event", "dialout-error")))
-            records.insert(a % (n + 1), {"event": name, "data": draw(_JUNK)})
-        elif op == "unknown_event":
-            name = draw(_JUNK_NAMES)
-            records.insert(a % (n + 1), {"event": name, "data": draw(_JUNK)})
-        elif op == "stray_completion":
-            completion = {
-                "completion": _COMPLETABLE[b % len(_COMPLETABLE)],
-                "session_id": draw(st.none() | _ids),
-                "error": draw(st.none() | st.sampled_from(COMPLETION_ERRORS)),
-            }
-            records.insert(a % (n + 1), completion)
-        elif op == "not_a_record":
-            records.insert(a % (n + 1), draw(_JUNK))
+        _MUTATORS[op](records, a, b, draw, kind, dialect)
     return records

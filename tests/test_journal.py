@@ -267,7 +267,7 @@ def test_completed_calls_do_not_pile_up_behind_one_still_waiting() -> None:
     for i in range(1_000):
         tracker.send_dtmf({"sessionId": "s0", "tones": "1"}, ref=f"d{i}")
         tracker.dtmf_completed(session, ref=f"d{i}")
-    assert len(tracker._pending[Input.SEND_DTMF]) <= 64
+    assert tracker._pending.queued(Input.SEND_DTMF) <= 64
     late = tracker.dtmf_completed(session, ref="stuck")  # still pairs with its call
     assert (late.name, late.code) == ("send_dtmf.ok", None)
     assert tracker.anomalies == ()

@@ -1,0 +1,157 @@
+"""The tracker's state: every field of a :class:`~dialfsm.CallTracker`, and the primitives that change them.
+
+:class:`TrackerCore` holds what one tracker knows: its configuration, its
+sessions and the indexes over them, the calls waiting for completions, the
+timers, the queued effects, the journal and the listeners.  The public
+:class:`~dialfsm.CallTracker` is this class plus its API (a facade, like h11's
+``Connection`` over its ``ConnectionState``).
+
+**Who may touch the fields.**  Only these modules read or write a core's
+private fields (``_sessions``, ``_live``...) and call its private methods; they
+are its friends, and everything else goes through the public API:
+
+* :mod:`dialfsm._step` (hot): applies an input to a session, journals it,
+  fires timers, retires finished sessions;
+* :mod:`dialfsm._routing` (hot): picks the session an event belongs to;
+* :mod:`dialfsm._guards`: the guards of the bot's calls;
+* :mod:`dialfsm._snapshot`: saves and restores the fields;
+* :mod:`dialfsm._timers`: keeps the sessions' deadlines (their timer fields only);
+* :mod:`dialfsm._tracker`: the facade.
+
+Sessions' own private fields are written by the same modules.  A core is plain,
+single-threaded Python: one thread feeds it (see :mod:`dialfsm.threads`).
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from collections import deque
+from collections.abc import Callable, Mapping
+from typing import Any, Final, Literal
+
+from transitions import Machine
+
+from dialfsm._calls import PendingCalls
+from dialfsm._errors import keep_error
+from dialfsm._journal import JournalItems
+from dialfsm._machine import TABLES, build_machine
+from dialfsm._policy import Effect, RetryPolicy, Timeouts
+from dialfsm._session import JournalEntry, Session
+from dialfsm._table import SessionKind, State
+from dialfsm._text import short_repr
+from dialfsm._timers import TimerHeap
+
+__all__ = ["ENGINE_NAMES", "EngineModel", "TrackerCore"]
+
+#: The values of ``CallTracker(engine=...)``.
+ENGINE_NAMES: Final = ("compiled", "transitions")
+
+
+class EngineModel:
+    """A bare model for the ``transitions`` engine (one per live session, on its tracker's ``Machine``)."""
+
+    state: State
+
+
+def _limit(name: str, value: object) -> int | None:
+    if value is not None and (
+        isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= sys.maxsize // 2
+    ):
+        raise ValueError(f"{name} must be None or an int from 0 to sys.maxsize // 2, got {short_repr(value)}")
+    return value
+
+
+class TrackerCore:
+    """The fields of one tracker, and the primitives its friend modules change them with.
+
+    Build a :class:`~dialfsm.CallTracker`, not this; its arguments are documented there.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_dialouts: int = 1,
+        allow_dialout: bool = True,
+        engine: Literal["compiled", "transitions"] = "compiled",
+        journal_limit: int | None = None,
+        keep_history: bool = True,
+        finished_limit: int | None = None,
+        timeouts: Timeouts | None = Timeouts(),  # noqa: B008  (frozen, shared safely)
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        journal_limit, finished_limit = _limit("journal_limit", journal_limit), _limit("finished_limit", finished_limit)
+        if isinstance(max_dialouts, bool) or not isinstance(max_dialouts, int) or max_dialouts < 1:
+            raise ValueError(f"max_dialouts must be a positive int, got {max_dialouts!r}")
+        if engine not in ENGINE_NAMES:
+            raise ValueError(f"engine must be 'compiled' or 'transitions', got {engine!r}")
+        self.max_dialouts = max_dialouts
+        self.allow_dialout = allow_dialout
+        self.engine = engine
+        self.keep_history = keep_history
+        self.finished_limit = finished_limit
+        self.timeouts = timeouts
+        self.retry_policy = retry
+        self._init_sessions()
+        self._init_journal(journal_limit)
+        self._rng = random.Random(None if retry is None else retry.seed)
+        self._now: float | None = None
+        self._timers = TimerHeap()
+        self._pending = PendingCalls()
+        self._effects: list[Effect] = []
+        self._input_listeners: list[Callable[[dict[str, Any]], object]] = []
+        self._entry_listeners: list[Callable[[JournalEntry], object]] = []
+        #: Exceptions raised by listeners (they never propagate into the event path).
+        self.listener_errors: list[BaseException] = []
+        self._machines = self._own_machines()
+
+    def _init_sessions(self) -> None:
+        self._sessions: dict[int, Session] = {}  # index -> session, in creation order
+        self._created = 0
+        self._finished: deque[Session] = deque()  # with a finished_limit: the ones kept, oldest first
+        self._by_id: dict[str, Session] = {}
+        self._live: dict[int, Session] = {}  # index -> session, insertion-ordered
+        self._live_dialouts = 0
+        self._waiting_for_id: dict[int, Session] = {}  # dial-outs with no id yet, oldest first
+        self._forgotten: dict[str, None] = {}  # ids of forgotten sessions (finished_limit), newest last, bounded
+        self._start_refs: dict[str, Session] = {}  # start_dialout refs -> their sessions
+        self._endpoints: dict[str, None] = {}  # dialin-ready endpoints, in order
+
+    def _init_journal(self, limit: int | None) -> None:
+        self._journal_limit = limit
+        # Two items per input: see dialfsm._journal ("the container").
+        self._journal: JournalItems = [] if limit is None else deque(maxlen=2 * limit)
+        self._seq = 0  # inputs read: the next entry's seq
+        self._last: JournalEntry | None = None
+        self._line: int | None = None  # the replay log line being fed, if any
+
+    def _own_machines(self) -> Mapping[SessionKind, Machine] | None:
+        """With ``engine="transitions"``, this tracker's own Machines (its models go when it goes)."""
+        if self.engine != "transitions":
+            return None
+        return {kind: build_machine(table) for kind, table in TABLES.items()}
+
+    # --- primitives the friend modules share ------------------------------------------------
+
+    def _attach_model(self, session: Session) -> None:
+        """Give a live session its model on this tracker's ``Machine`` (``engine="transitions"``)."""
+        assert self._machines is not None
+        model = EngineModel()
+        self._machines[session.kind].add_model(model, initial=session._state)
+        session._model = model
+
+    def _notify_input(self, record: dict[str, Any], t: float | None) -> None:
+        if t is not None:
+            record["t"] = t
+        for listener in tuple(self._input_listeners):
+            try:
+                listener(record)
+            except Exception as exc:  # noqa: BLE001  (a listener must not break the event path)
+                keep_error(self.listener_errors, exc)
+
+    def _notify_entry(self, entry: JournalEntry) -> None:
+        for listener in tuple(self._entry_listeners):
+            try:
+                listener(entry)
+            except Exception as exc:  # noqa: BLE001  (a listener must not break the event path)
+                keep_error(self.listener_errors, exc)

@@ -1,0 +1,92 @@
+"""Building frozen attrs objects without their ``__init__``: the one place that does it.
+
+The hot parsers and the journal's decoder build typed events many times a
+second.  A frozen attrs class's ``__init__`` sets each field with
+``object.__setattr__`` (frozen classes forbid plain assignment), which costs
+more than the rest of building the event.  The builders here set the fields
+through the slot descriptors instead: the object equals ``cls(**fields)``
+*provided* the class runs no code when it is built.  So every builder first
+checks, when it is made (at import of the module that makes it), that the
+class is slotted and has no validator, converter, ``on_setattr`` hook or
+``__attrs_post_init__``; a class that grows one fails the import loudly
+instead of building objects its ``__init__`` would have refused.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+
+__all__ = ["SlotBypassError", "fields_getter", "fields_maker", "one_field_maker", "slot_setters"]
+
+
+class SlotBypassError(TypeError):
+    """A class the builders would bypass runs code in its ``__init__`` (or is not slotted)."""
+
+
+def _check(cls: type[Any]) -> tuple[attrs.Attribute[Any], ...]:
+    fields: tuple[attrs.Attribute[Any], ...] = attrs.fields(cls)
+    if "__slots__" not in cls.__dict__:
+        raise SlotBypassError(f"{cls.__name__} is not slotted: its fields cannot be set through slots")
+    if hasattr(cls, "__attrs_post_init__") or hasattr(cls, "__attrs_pre_init__"):
+        raise SlotBypassError(f"{cls.__name__} has an init hook the builders would skip")
+    for field in fields:
+        if field.validator is not None or field.converter is not None or field.on_setattr is not None:
+            raise SlotBypassError(f"{cls.__name__}.{field.name} has a validator, converter or on_setattr hook")
+    return fields
+
+
+def slot_setters(cls: type[Any]) -> tuple[Callable[[object, object], None], ...]:
+    """The slot descriptors' setters of a frozen, slotted attrs class, in field order (checked first)."""
+    return tuple(cls.__dict__[f.name].__set__ for f in _check(cls))
+
+
+def one_field_maker(cls: type[Any]) -> Callable[[object], Any]:
+    """A fast constructor for a one-field class: ``make(value) == cls(field=value)``."""
+    (set_field,) = slot_setters(cls)
+    new = object.__new__
+
+    def make(value: object) -> Any:
+        obj = new(cls)
+        set_field(obj, value)
+        return obj
+
+    return make
+
+
+def fields_maker(cls: type[Any]) -> Callable[[tuple[Any, ...]], object]:
+    """A constructor from the field values in order: ``make(values) == cls(**dict(zip(names, values)))``."""
+    setters = slot_setters(cls)
+    new = object.__new__
+    if len(setters) == 2:  # most events: unrolled, as a loop costs more than the rest of reading an entry
+        first, second = setters
+
+        def make_two(values: tuple[Any, ...]) -> object:
+            obj = new(cls)
+            first(obj, values[0])
+            second(obj, values[1])
+            return obj
+
+        return make_two
+
+    def make(values: tuple[Any, ...]) -> object:
+        obj = new(cls)
+        for set_field, value in zip(setters, values, strict=True):
+            set_field(obj, value)
+        return obj
+
+    return make
+
+
+def fields_getter(cls: type[Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """The inverse of :func:`fields_maker`: an object's field values as a plain tuple (C-speed where it can)."""
+    names = tuple(f.name for f in attrs.fields(cls))
+    if len(names) >= 2:
+        return operator.attrgetter(*names)
+    if len(names) == 1:
+        (name,) = names
+        return lambda obj: (getattr(obj, name),)
+    return lambda obj: ()

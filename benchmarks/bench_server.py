@@ -245,9 +245,9 @@ What the figures mean:
 * Both receivers verify the signature the same way and are served the same way (uvicorn with
   uvloop and httptools, `run_uvicorn`); the client, Redis and every worker share the machine's cores.
 * The bare endpoint stops there. dialfsm then parses the envelope, and commits the delivery:
-  one round trip to read what the worker has not applied (and whether the delivery was seen),
-  the tracker step, one round trip for the compare-and-set that appends it to the room's stream.
-  Most of its time is the two round trips' client work in redis-py and the JSON it writes
+  one Redis command to read what the worker has not applied (and whether the delivery was seen),
+  the tracker step, one command for the compare-and-set that appends it to the room's stream.
+  Most of its time is the two commands' client work in redis-py and the JSON it writes
   (the journal record, the room's call summaries, the feed event).
 * An applied delivery makes 2 Redis commands (read, commit); the commands of the deliveries a
   worker has in flight go out together as one pipeline, so round trips per delivery (the workers'

@@ -171,6 +171,14 @@ class PendingCalls:
                 if pending.session is session and not pending.done:
                     self._finish(pending)
 
+    def move(self, giver: Session, taker: Session, *, keep: Input) -> None:
+        """The calls waiting on ``giver`` (but ``keep``'s) now wait on ``taker``: the call they act on moved."""
+        for call, queue in self._queues.items():
+            if call is not keep:
+                for pending in queue:
+                    if pending.session is giver and not pending.done:
+                        pending.session = taker
+
     def _finish(self, pending: PendingCall) -> None:
         pending.done = True
         if pending.ref is not None and self._refs.get(pending.ref) is pending:

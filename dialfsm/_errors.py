@@ -131,8 +131,9 @@ ERROR_PATTERNS: Final[tuple[ErrorPattern, ...]] = (
                  f"{_BIN}: DialoutPropertiesError, built from a start reply with isConflict", "path"),
     ErrorPattern("*/Properties/UserMustBeAdmin", _C.NOT_ALLOWED,
                  f"{_BIN}: Dialout/SipPropertiesError::UserMustBeAdmin (no construction site found)", "path"),
-    ErrorPattern("*/Properties/SessionIdNotReturned", _C.UNKNOWN,
-                 f"{_BIN}: a start reply ok without a sessionId (the dial-out may be running)", "path"),
+    ErrorPattern("*/Properties/SessionIdNotReturned", _C.DIALOUT_IN_PROGRESS,
+                 f"{_BIN}: a start reply ok without a sessionId: the dial-out may be running, so it is not "
+                 "retried (a second call could ring)", "path"),
     ErrorPattern("*/Properties/CallClientError", None,
                  f"{_BIN}: CallClientError(\"<server text>\"), a reply !ok with an error: its text decides", "path"),
     ErrorPattern("Dialout/Properties/UnknownCallClientError", _C.NOT_ALLOWED,
@@ -185,6 +186,7 @@ ERROR_PATTERNS: Final[tuple[ErrorPattern, ...]] = (
     ErrorPattern("start_dialout timed out", _C.TEMPORARILY_NOT_AVAILABLE,
                  "dialfsm's own start watchdog (daily-python's own start timeout is 20 s, CHANGELOG 0.21.0)"),
     ErrorPattern("busy here", _C.BUSY, f"{_RFC} reason phrase 486"),
+    ErrorPattern("user busy", _C.BUSY, "ITU-T Q.850 cause 17 'user busy' (a Reason header's text=)"),
     ErrorPattern("temporarily unavailable", _C.TEMPORARILY_NOT_AVAILABLE, f"{_RFC} reason phrase 480"),
     ErrorPattern("timed out", _C.TEMPORARILY_NOT_AVAILABLE, "unsourced: a generic time-out wording"),
     ErrorPattern("timeout", _C.TEMPORARILY_NOT_AVAILABLE, "unsourced: a generic time-out wording"),
@@ -192,13 +194,17 @@ ERROR_PATTERNS: Final[tuple[ErrorPattern, ...]] = (
 del _C
 
 _IDENT: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-#: A SIP status code: after "SIP", "SIP/2.0", "cause=", "status"/"code" and a separator, or on its own
-#: before a capitalised reason phrase ("486 Busy Here"); never inside an id ("...-4404-...").
-_SIP_STATUS: Final = re.compile(
-    r"(?:\bSIP(?:/2\.0)?[\s:]+|\bcause\s*=\s*|\b(?:status|code)\s*[:=]?\s*)([3-6]\d\d)\b"
-    r"|(?<![\w.-])([3-6]\d\d) (?=[A-Z][a-z])",
+#: A SIP status named as one: a status line (``SIP/2.0 486``), a Reason header (``SIP;cause=480``),
+#: ``status 486`` / ``status code: 486``.  Case-insensitive.
+_SIP_NAMED: Final = re.compile(
+    r"\bSIP(?:/2\.0)?(?:\s*;\s*cause\s*=\s*|[\s:]+(?:status\s*(?:code\s*)?[:=]?\s*)?)([3-6]\d\d)\b"
+    r"|\bstatus(?:\s+code)?\s*[:=]?\s*([3-6]\d\d)\b",
     re.IGNORECASE,
 )
+#: A bare status with its reason phrase (``486 Busy Here``), at the start of the text or of a clause
+#: after a colon; case-sensitive (the phrase starts with a capital), so prose ("after 600 seconds",
+#: "+1 603 Main St") is not read as one.
+_SIP_BARE: Final = re.compile(r"(?:^|[:(]\s*)[\"']?([3-6]\d\d) (?=[A-Z][a-z])")
 _MAX_TEXT: Final = 4096  # texts longer than this are classified by their head
 
 
@@ -266,11 +272,16 @@ def _path_matches(pattern: str, path: tuple[str, ...]) -> bool:
 
 
 def sip_status(text: str) -> int | None:
-    """The first SIP status code in ``text`` ("486 Busy Here", "SIP/2.0 603", "cause=480"), if any."""
-    match = _SIP_STATUS.search(text[:_MAX_TEXT])
-    if match is None:
-        return None
-    return int(match.group(1) or match.group(2))
+    """The SIP status code ``text`` names ("486 Busy Here", "SIP/2.0 603", "SIP;cause=480"), if any.
+
+    A Q.850 cause (``Q.850;cause=17``) is no SIP status; neither is a number in prose.
+    """
+    head = text[:_MAX_TEXT].lstrip()
+    match = _SIP_NAMED.search(head)
+    if match is not None:
+        return int(match.group(1) or match.group(2))
+    match = _SIP_BARE.search(head)
+    return None if match is None else int(match.group(1))
 
 
 def _applies(row: ErrorPattern, call: str | None) -> bool:

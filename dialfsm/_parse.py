@@ -151,9 +151,22 @@ _INFO_KEYS: Final = (
 
 
 def call_info(data: Mapping[str, object], event: str) -> tuple[str | None, str | None, str | None, str | None] | None:
-    """What a dial-out payload says of the call: ``(destination, user_id, caller_id, room)``, or ``None``."""
-    values = tuple(_id(data, event, keys[0], *keys, required=False) for keys in _INFO_KEYS)
+    """What a dial-out payload says of the call: ``(destination, user_id, caller_id, room)``, or ``None``.
+
+    Each is informative only: one that is no string (or longer than an id may be) is left out,
+    and the event is still applied.
+    """
+    values = tuple(_optional_id(data, *keys) for keys in _INFO_KEYS)
     return None if values == (None, None, None, None) else values  # type: ignore[return-value]
+
+
+def _optional_id(data: Mapping[str, object], *keys: str) -> str | None:
+    """The first of ``keys`` holding a non-empty string of at most ``MAX_ID_LENGTH``; else ``None``."""
+    for key in keys:
+        value = data.get(key)
+        if type(value) is str and 0 < len(value) <= MAX_ID_LENGTH:
+            return value
+    return None
 
 
 #: The keys of daily-python's progress payloads; with nothing else, there is nothing more to read.
@@ -199,26 +212,20 @@ def _sip_call_id(data: Mapping[str, object], event: str) -> str | None:
 
 
 def _sip_call_id_slow(data: Mapping[str, object], event: str) -> str | None:
-    return _id(data, event, "sipCallId", *_SIP_CALL_ID_KEYS, required=False)
+    return _optional_id(data, *_SIP_CALL_ID_KEYS)  # informative only: a bad one is left out
 
 
 def _details(data: Mapping[str, object], event: str) -> tuple[str | None, str | None]:
     """daily-js's ``details`` of a ``dialout-error`` as canonical JSON text, and the destination it names."""
     details = data.get("details")
-    if details is None:
+    if not isinstance(details, Mapping):  # none, or not an object: informative only, left out
         return None, None
-    if not isinstance(details, Mapping):
-        raise ParseProblem(
-            AnomalyCode.MALFORMED_INPUT, f"{event}: details must be an object, got {short_repr(details)}"
-        )
     try:
         text = json.dumps(details, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError, RecursionError) as exc:
-        raise ParseProblem(
-            AnomalyCode.MALFORMED_INPUT, f"{event}: details are not JSON: {short_repr(str(exc))}"
-        ) from None
+    except (TypeError, ValueError, RecursionError):
+        return None, None  # not JSON: left out, the error itself still applies
     if len(text) > _MAX_DETAILS:
-        raise ParseProblem(AnomalyCode.MALFORMED_INPUT, f"{event}: details are {len(text)} chars (max {_MAX_DETAILS})")
+        return None, None
     destination = details.get("destination")
     return text, destination if isinstance(destination, str) and 0 < len(destination) <= MAX_ID_LENGTH else None
 
@@ -305,21 +312,23 @@ def _dtmf(event: str, raw: object) -> DailyEvent:
     assert tone is not None
     if len(tone) > 32:
         raise ParseProblem(AnomalyCode.MALFORMED_INPUT, f"{event}: tone is {len(tone)} chars")
-    volume = data.get("volume")
-    if volume is not None and (isinstance(volume, bool) or not isinstance(volume, (int, float))):
-        raise ParseProblem(AnomalyCode.MALFORMED_INPUT, f"{event}: volume must be a number")
-    try:
-        volume = None if volume is None else float(volume)
-    except OverflowError:
-        raise ParseProblem(AnomalyCode.MALFORMED_INPUT, f"{event}: volume is out of range") from None
-    if volume is not None and not math.isfinite(volume):  # NaN would make the event unequal to itself
-        raise ParseProblem(AnomalyCode.MALFORMED_INPUT, f"{event}: volume must be a finite number, got {volume}")
     return DtmfReceived(
         session_id=_session(data, event, required=False),
         tone=tone,
-        method=_text(data, event, "method", "method", required=False),
-        volume=volume,
+        method=_optional_id(data, "method"),
+        volume=_volume(data.get("volume")),
     )
+
+
+def _volume(value: object) -> float | None:
+    """A tone's volume, or ``None`` for none or one that is no finite number (it is only informative)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        volume = float(value)
+    except OverflowError:
+        return None
+    return volume if math.isfinite(volume) else None  # NaN would make the event unequal to itself
 
 
 def _participant_id(event: str, raw: object) -> str:

@@ -25,9 +25,10 @@ this module decides only *which session* an event is for, then hands it to
 7. else ``UNKNOWN_SESSION`` (a session-less event several live dial-outs could
    have sent is one too: truly ambiguous).
 
-An id bound by rule 4 is a guess: if the start completions then return the
-ids the other way round, the two sessions' call progress is swapped
-(:func:`~dialfsm._guards.complete`), so no completion is stranded.
+Rules 3, 4 and 6 (and rule 2 when several waiting calls match) are guesses;
+a start completion settles them (:mod:`dialfsm._guesses`): the call it names
+moves, with its progress, to the session whose start it completes, so no
+completion is stranded.
 
 **Dial-in events.**  ``dialin-connected`` with an unknown id creates a dial-in;
 so does a ``dialin-error`` of type ``start-failed`` (it never connected).  Other
@@ -55,6 +56,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from dialfsm._core import TrackerCore
+from dialfsm._guesses import mark_guess
 from dialfsm._inputs import (
     DialinConnected,
     DialinError,
@@ -115,23 +117,23 @@ def dialout_event(core: TrackerCore, event: DialoutEvent, t: float | None) -> Jo
 def _dialout_for_unknown(core: TrackerCore, event: DialoutEvent) -> Session | None:
     """Rules 2 to 6 for an event whose id names no session: the session it binds (or is created), or ``None``."""
     sid, destination, user_id = event.session_id, event.destination, event.user_id
+    if sid is None:
+        return _live_dialout(core, destination, user_id)  # rule 5
     waiting = [s for s in core._waiting_for_id.values() if s._origin is Origin.BOT]
     named = destination is not None or user_id is not None
-    found = next((s for s in waiting if _names(s, destination, user_id)), None) if named else None
-    if found is None and sid is not None and core._awaiting_legs:
-        return _transfer_leg(core, sid, event)
-    if found is None and not named and waiting:
-        found = waiting[0]
-        if sid is not None:  # bound by rule 4, a guess: a start completion may correct it (dialfsm._guesses)
-            extra(found)["guessed"] = (len(found._history), len(found._states))
-    if found is None and sid is None:
-        return _live_dialout(core, destination, user_id)
-    if found is not None:
-        if sid is not None:
-            bind(core, found, sid)
+    matching = [s for s in waiting if _names(s, destination, user_id)] if named else []
+    if not matching and core._awaiting_legs:
+        return _transfer_leg(core, sid, event)  # rule 3
+    if not matching and not named:
+        matching = waiting  # rule 4
+    if matching:
+        found = matching[0]
+        bind(core, found, sid)
+        if len(matching) > 1 or not named:  # one of several, or unnamed: a guess (dialfsm._guesses corrects it)
+            mark_guess(found)
         return found
-    if sid is not None and _adopts(core):
-        return _adopted(core, sid, event)
+    if _adopts(core):
+        return _adopted(core, sid, event)  # rule 6
     return None
 
 
@@ -173,7 +175,7 @@ def _transfer_leg(core: TrackerCore, sid: str, event: DialoutEvent) -> Session:
     leg = new_session(core, _DIALOUT, origin=Origin.TRANSFER)
     bind(core, leg, sid)
     if core._waiting_for_id:  # rule 3 chose over a placed call waiting for its id: a guess (dialfsm._guesses)
-        extra(leg)["guessed"] = (0, 1)
+        mark_guess(leg)
     extra(leg)["transferred_from"] = source
     extra(source)["transferred_to"] = leg
     leg_expected(core, source, -1)

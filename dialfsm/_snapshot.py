@@ -25,6 +25,8 @@ from collections import deque
 from collections.abc import Mapping
 from typing import Any, Final, TypeVar
 
+import attrs
+
 from dialfsm._calls import CALL_INPUTS
 from dialfsm._core import TrackerCore
 from dialfsm._errors import CallRefused, ErrorCode, SnapshotError
@@ -86,9 +88,8 @@ def _config(core: TrackerCore) -> dict[str, Any]:
         "journal_limit": core._journal_limit,
         "keep_history": core.keep_history,
         "finished_limit": core.finished_limit,
-        "timeouts": None
-        if timeouts is None
-        else {"start": timeouts.start, "ring": timeouts.ring, "stop": timeouts.stop},
+        "adopt_unknown_dialouts": core.adopt_unknown_dialouts,
+        "timeouts": None if timeouts is None else attrs.asdict(timeouts),
         "retry": None
         if policy is None
         else {
@@ -158,6 +159,9 @@ def _extra_row(s: Session, sessions: Mapping[int, Session]) -> dict[str, Any]:
     row.update({key: _linked(found[key], sessions) for key in _LINK_EXTRA if found.get(key) is not None})
     if found.get("guessed") is not None:
         row["guessed"] = list(found["guessed"])
+    retry = found.get("retry")
+    if retry is not None and retry not in getattr(s._owner, "_effects", ()):
+        row["retry"] = _effect_row(retry)  # taken by the bot, not placed yet: retry_pending stays true
     return row
 
 
@@ -319,8 +323,11 @@ def _restore_extra(row: Mapping[str, Any], session: Session, sessions: Mapping[i
         if extra_row.get(key) is not None:
             found[key] = sessions[extra_row[key]]
     if extra_row.get("guessed") is not None:
-        history, states = extra_row["guessed"]
-        found["guessed"] = (_int(history), _int(states))
+        found["guessed"] = tuple(_int(v) for v in extra_row["guessed"])
+    if isinstance(found.get("stop_on_id"), list):
+        found["stop_on_id"] = tuple(found["stop_on_id"])
+    if extra_row.get("retry") is not None:  # a retry the bot took but has not placed yet
+        found["retry"] = _effect(extra_row["retry"], {**sessions, session.index: session})
     session._extra = found or None
 
 

@@ -70,6 +70,7 @@ __all__ = [
     "leg_expected",
     "new_session",
     "oldest_waiting",
+    "queue_stop",
     "record",
     "retime",
     "retire",
@@ -84,6 +85,8 @@ _RECORDED: Final = Disposition.RECORDED
 #: Each input's value, looked up without Enum's slow ``.value`` descriptor.
 _VALUE: Final[Mapping[Input, str]] = {i: i.value for i in Input}
 _ERROR_STATES: Final = (DialoutState.ERROR, DialinState.ERROR)
+#: How a transfer's leg ends when the transfer failed (the call never reached the new party).
+_LEG_FAILED: Final = frozenset({Outcome.NOT_ANSWERED, Outcome.FAILED, Outcome.REJECTED, Outcome.CANCELLED})
 
 
 def step(
@@ -109,8 +112,8 @@ def step(
             session._states.append(after)
             if (timer is not None and (t is not None or core._now is not None)) or session._timer is not None:
                 retime(core, session, timer, t)
-        elif watch is not None and session._timer is watch.input:
-            sign_of_life(core, session, watch, t)
+        elif watch is not None and session._timer is watch.input and session._session_id is not None:
+            sign_of_life(core, session, watch, t)  # the completion, or an event naming the call
         if outcome is not None:
             decide_outcome(core, session, outcome, after is not before, t)
     name, line = _VALUE[input_], core._line
@@ -228,8 +231,10 @@ def retire(core: TrackerCore, session: Session, t: float | None = None) -> None:
     when = t if t is not None else core._now
     if when is not None:
         session._ended_at = when
-        if session._started_at is None:
+        if session._started_at is None and len(session._states) == 2:  # it ends as it begins
             session._started_at = when
+    if session._extra is not None:
+        _settle_extra(core, session)
     policy = core.retry_policy
     if policy is not None and session.kind is SessionKind.DIALOUT:
         retry = retry_for(session, policy, core._rng, core._now)
@@ -249,6 +254,20 @@ def retire(core: TrackerCore, session: Session, t: float | None = None) -> None:
         session._model = None
 
 
+def _settle_extra(core: TrackerCore, session: Session) -> None:
+    """What an ending session settles: a stop for a call that never started, a transfer whose leg failed."""
+    found = session._extra
+    assert found is not None
+    if found.get("stop_on_id") is not None and session._outcome is Outcome.REJECTED:
+        core._pending.withdraw(found.pop("stop_on_id")[1])  # the start failed: there is no call to stop
+    # (ended otherwise, a stop still waits for the id: a start completing late names a call that may ring)
+    source = found.get("transferred_from")
+    if source is not None and session._outcome in _LEG_FAILED:  # the operator never took the call
+        source._live_transfers = max(0, source._live_transfers - 1)
+        if source._outcome is Outcome.TRANSFERRED:
+            decide_outcome(core, source, REVISED_BY_HISTORY, False, None)
+
+
 def forget(core: TrackerCore, gone: Session) -> None:
     """Drop a finished session (``finished_limit``) and every reference the tracker keeps to it."""
     del core._sessions[gone.index]
@@ -261,6 +280,7 @@ def forget(core: TrackerCore, gone: Session) -> None:
         del core._start_refs[gone._start_ref]
     core._pending.forget(gone)
     core._effects = [e for e in core._effects if not isinstance(e, StopCall) or e.session is not gone]
+    core._awaiting_legs.pop(gone.index, None)  # a leg that comes now is a call of its own (rule 6), or unknown
 
 
 # --- timers --------------------------------------------------------------------------------
@@ -275,7 +295,7 @@ def retime(core: TrackerCore, session: Session, timer: Timer | None, t: float | 
     """
     when = t if t is not None else core._now
     if when is not None:
-        if session._started_at is None:
+        if session._started_at is None and len(session._states) == 2:  # the call's first state
             session._started_at = when
         if session._answered_at is None and session._state in ANSWERED_STATES[session.kind]:
             session._answered_at = when
@@ -478,14 +498,14 @@ def _ask_bot_to_stop(core: TrackerCore, session: Session, typed: object, after: 
     # The tracker stops the call on the bot's behalf: a stop call now waits for its completion.
     timer = getattr(typed, "timer", Input.RING_TIMEOUT)
     reason = "max_call" if timer is Input.CALL_TIMEOUT else "ring_timeout"
-    _queue_stop(core, session, reason, after_end=False)
+    queue_stop(core, session, reason, after_end=False)
     once = "" if session.session_id is not None else " (once Daily names it)"
     if reason == "max_call":
         return f"the call lasted {_seconds(core, 'max_call')} s (max_call): the bot is asked to stop it"
     return f"no answer within {_seconds(core, 'ring')} s: the bot is asked to stop the call{once}"
 
 
-def _queue_stop(core: TrackerCore, session: Session, reason: str, *, after_end: bool) -> None:
+def queue_stop(core: TrackerCore, session: Session, reason: str, *, after_end: bool) -> None:
     """Register a stop the tracker asks for; a call Daily has not named yet is stopped once it is (:func:`bind`)."""
     ref = f"{reason}#{core._seq}"
     core._pending.register(Input.STOP_DIALOUT, session, ref)
@@ -513,7 +533,7 @@ def _call_timed_out(core: TrackerCore, session: Session, typed: object, after: S
 def _hang_up_given_up(core: TrackerCore, session: Session, typed: object, after: State) -> str | None:
     if session._outcome is not Outcome.REJECTED or session._origin is not Origin.BOT or session.session_id is None:
         return None  # not a start its watchdog gave up on: nothing can be ringing
-    _queue_stop(core, session, "start_timeout", after_end=True)
+    queue_stop(core, session, "start_timeout", after_end=True)
     retry = session._get("retry")
     if retry is not None and retry in core._effects:  # never two live calls: the retry is withdrawn
         core._effects.remove(retry)

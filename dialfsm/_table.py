@@ -48,7 +48,7 @@ machine lives in this file):
   inputs' ``t`` (or ``advance(now)``) passes it.  Every state before the
   answer (or the join) arms one by default, so a call Daily stops talking
   about still ends.  Dial-outs: ``start_timeout`` in ``connecting`` until the
-  first sign of life (the completion or any event the state records), then
+  first sign of life (the completion, or an event naming the call, that the state records), then
   ``ring_timeout`` (counted from that sign of life) in ``connecting`` and
   ``connected`` (the tracker then asks the bot to stop the call: outcome
   ``not_answered`` once stopped), ``stop_timeout`` in ``stopping`` (no
@@ -624,9 +624,11 @@ class Timer:
     Attributes:
         input: The timer input fed when the deadline passes (a row of the state reads it).
         timeout: The :class:`~dialfsm.Timeouts` field holding its seconds (``None`` there disables it).
-        watchdog: A watchdog: any Daily event or completion the state records is "a sign of
-            life" that ends the watch, and arms :attr:`after_sign_of_life` instead (from the
-            sign's time), or nothing.
+        watchdog: A watchdog: a Daily event naming the call (by its id) or a completion the
+            state records is "a sign of life" that ends the watch, and arms
+            :attr:`after_sign_of_life` instead (from the sign's time), or nothing.  An event
+            without the call's id (a session-less warning) is no sign of life: it may be another
+            call's, and the start may still fail.
         after_sign_of_life: The timer that replaces a watchdog on a sign of life.
         from_start: Counted from the call's start (``started_at``), not from entering the state:
             a bound on the whole call.

@@ -280,7 +280,6 @@ class CallTracker(TrackerCore):
             self._notify_input({"event": name, "data": data}, t)
         if t is not None:
             clock(self, t)
-        self._input_name, self._input_data = name, data  # routing may ask their dialect (adoption)
         try:
             found = PARSER_BY_NAME.get(name) if type(name) is str else None
             event = found[1](found[0], data) if found is not None else from_daily(name, data)
@@ -289,10 +288,13 @@ class CallTracker(TrackerCore):
         except Exception as exc:  # noqa: BLE001  (a payload no parser foresaw must not raise into the SDK)
             message = f"payload could not be read: {type(exc).__name__}: {short_repr(str(exc))}"
             return record(self, _label(name), (name, data), _ANOMALY, AnomalyCode.MALFORMED_INPUT, message, t=t)
+        self._input_name, self._input_data = name, data  # routing may ask their dialect (adoption)
         try:
             return ROUTES[type(event)](self, event, t)
         except Exception as exc:  # noqa: BLE001  (the event path must never raise into an SDK)
             return self._internal_error(event, exc, t)
+        finally:
+            self._input_name = self._input_data = None  # never kept: a payload is the caller's
 
     def receive(self, event: DailyEvent, *, t: float | None = None) -> JournalEntry:
         """Read one typed Daily event.  Never raises.

@@ -368,7 +368,7 @@ def render_timers_markdown(tables: Mapping[SessionKind, Table] = TABLES) -> str:
                 if not timer.watchdog
                 else " (a watchdog: any event or completion recorded disarms it)"
                 if after is None
-                else f" (a watchdog: the first event or completion recorded arms "
+                else f" (a watchdog: the first event naming the call or completion recorded arms "
                 f"`{after.input.value}` (`Timeouts.{after.timeout}`) in its place)"
             )
             row = (_TITLES[kind], f"`{state.value}`", f"`{timer.input.value}`", f"`Timeouts.{timer.timeout}`",

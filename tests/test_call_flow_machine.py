@@ -176,7 +176,7 @@ class HastyHangUpFlow(CallFlowMachine):
 def test_a_bot_making_a_call_daily_would_refuse_fails_with_the_refusal() -> None:
     """The tracker's guards run on the bot's calls: a refused call fails the test, shrunk to its cause."""
     with pytest.raises(CallRefused) as refused:
-        run_state_machine_as_test(HastyHangUpFlow, settings=QUICK)
+        run_state_machine_as_test(HastyHangUpFlow, settings=settings(QUICK, max_examples=500))
     assert refused.value.code.value in ("NOT_FOUND", "INVALID_STATE", "INVALID_SETTINGS")
     events = [r for r in HastyHangUpFlow.last_records if "event" in r]
     assert [r["event"] for r in events] == ["on_dialout_warning"]

@@ -36,7 +36,7 @@ REAL_TEXTS: list[tuple[str, str | None, ErrorCode, str]] = [
     ("Dialout(Properties(DialoutAlreadyExists))", "start_dialout", C.DIALOUT_IN_PROGRESS, "binary: isConflict"),
     ("Dialout(Properties(UserMustBeAdmin))", "start_dialout", C.NOT_ALLOWED, "binary: variant name"),
     ("Sip(Properties(UserMustBeAdmin))", "sip_refer", C.NOT_ALLOWED, "binary: variant name"),
-    ("Dialout(Properties(SessionIdNotReturned))", "start_dialout", C.UNKNOWN, "binary: ok without a sessionId"),
+    ("Dialout(Properties(SessionIdNotReturned))", "start_dialout", C.DIALOUT_IN_PROGRESS, "binary: ok, no sessionId"),
     ("Dialout(State(NoDialoutInProgress))", "stop_dialout", C.NOT_IN_CALL, "binary: DialoutStateError"),
     ("Sip(State(NoSipCallInProgress))", "sip_call_transfer", C.NOT_IN_CALL, "binary: SipStateError"),
     ("Dialout(Signalling(NoWorkerForRoom))", "start_dialout", C.TEMPORARILY_NOT_AVAILABLE, "binary: signalling"),
@@ -93,6 +93,24 @@ def test_every_real_text_gets_its_code(text: str, call: str | None, code: ErrorC
 def test_a_uuid_holding_404_is_no_sip_status() -> None:
     assert sip_status("dialout-error for ff1e7130-7752-4404-9cf4-08d2583a41dc") is None
     assert classify_error("session ff1e7130-7752-4404-9cf4-08d2583a41dc ended", call=None) is C.UNKNOWN
+
+
+@pytest.mark.parametrize(
+    ("text", "status", "code"),
+    [
+        ("Dialout timed out after 600 seconds", None, C.TEMPORARILY_NOT_AVAILABLE),
+        ("the room has 404 participants", None, C.UNKNOWN),
+        ("Remote hung up: +1 603 Main St", None, C.UNKNOWN),
+        ('Q.850;cause=17;text="user busy"', None, C.BUSY),
+        ('Reason: SIP;cause=480;text="Temporarily Unavailable"', 480, C.TEMPORARILY_NOT_AVAILABLE),
+        ("Call failed: 486 Busy Here", 486, C.BUSY),
+        ("status code: 503", 503, C.TEMPORARILY_NOT_AVAILABLE),
+    ],
+)
+def test_numbers_in_prose_are_no_sip_status(text: str, status: int | None, code: C) -> None:
+    """Only a status named as one (a status line, a Reason header, "status 486") or leading its phrase counts."""
+    assert sip_status(text) == status
+    assert classify_error(text) is code
 
 
 def test_debug_paths_are_parsed_by_structure_not_by_substring() -> None:

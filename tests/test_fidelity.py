@@ -366,3 +366,154 @@ def test_a_session_knows_when_and_who_and_keeps_it_in_snapshots() -> None:
         PHONE,
     )
     assert again.get("in-1").caller_id == dialin.caller_id  # type: ignore[union-attr]
+
+
+# --- guesses are corrected, whatever they were (review of the first cut) -------------------
+
+
+def test_a_call_placed_elsewhere_taken_for_ours_moves_to_a_session_of_its_own() -> None:
+    """dpy: the only waiting dial-out takes an unknown id by guess; its completion names another: no harm done."""
+    tracker = CallTracker()
+    mine = tracker.start_dialout({"phoneNumber": PHONE}, t=0.0)
+    tracker.handle("on_dialout_connected", {"sessionId": "OTHER"}, t=1.0)
+    assert tracker.start_completed(mine, SID, None, t=2.0).code is None
+    assert tracker.handle("on_dialout_answered", {"sessionId": SID}, t=3.0).code is None
+    tracker.advance(62.0)
+    assert tracker.take_effects() == []  # nobody asks to hang up the other call (it runs no timers)
+    other = tracker.get("OTHER")
+    assert other is not None
+    assert other.origin is Origin.ADOPTED
+    assert other.state is DialoutState.CONNECTED
+    assert mine.state is DialoutState.ANSWERED
+    assert mine.states[-1] is DialoutState.ANSWERED
+    assert tracker.anomalies == ()
+
+
+def test_a_late_start_whose_call_was_adopted_is_hung_up_and_not_retried() -> None:
+    """Hooks + dpy: the watchdog gave up; a webhook adopted the call; the late completion claims it: hang up."""
+    tracker = CallTracker(retry=RetryPolicy(seed=1))
+    session = tracker.start_dialout({"phoneNumber": PHONE}, t=0.0)
+    tracker.advance(21.0)
+    hook = {"type": "dialout.connected", "payload": {"session_id": SID, "destination": PHONE}}
+    handle_webhook(tracker, json.dumps(hook), t=22.0)
+    assert tracker.start_completed(session, SID, None, t=23.0).code is None
+    (stop,) = tracker.take_effects()  # the retry was withdrawn
+    assert isinstance(stop, StopCall)
+    assert stop.session_id == SID
+    call = tracker.get(SID)
+    assert call is not None
+    assert call.origin is Origin.BOT
+    assert not session.retry_pending
+
+
+def test_a_guessed_failure_moves_with_its_call_and_so_does_the_retry() -> None:
+    """Two waiting calls; the second's error is taken by the first; the completions put failure and retry right."""
+    tracker = CallTracker(max_dialouts=2, retry=RetryPolicy(seed=1))
+    first = tracker.start_dialout({"phoneNumber": PHONE}, ref="a", t=0.0)
+    second = tracker.start_dialout({"phoneNumber": OTHER}, ref="b", t=0.1)
+    tracker.handle("on_dialout_error", {"sessionId": SID2, "message": "Dialout(Signalling(NoWorkerForRoom))"}, t=1.0)
+    tracker.start_completed(None, SID, None, ref="a", t=2.0)
+    tracker.start_completed(None, SID2, None, ref="b", t=2.1)
+    assert (first.state, first.retry_pending) == (DialoutState.CONNECTING, False)
+    assert (second.outcome, second.retry_pending) == (Outcome.FAILED, True)
+    (retry,) = tracker.take_effects()
+    assert isinstance(retry, RetryDialout)
+    assert retry.previous is second
+
+
+def test_a_guessed_transfer_leg_given_back_to_the_bots_call_is_timed() -> None:
+    """A leg awaited and a placed call waiting: the leg guess is corrected, and the call's ring timer runs."""
+    tracker = CallTracker()
+    tracker.handle("on_dialin_connected", {"sessionId": "in-1"}, t=0.0)
+    tracker.handle("on_participant_joined", {"id": "in-1"}, t=1.0)
+    tracker.sip_call_transfer({"sessionId": "in-1", "toEndPoint": "+15550001111"}, t=2.0)
+    mine = tracker.start_dialout({"phoneNumber": PHONE}, t=3.0)
+    tracker.handle("on_dialout_connected", {"sessionId": SID}, t=4.0)  # taken for the transfer's leg
+    tracker.start_completed(mine, SID, None, t=5.0)
+    assert mine.session_id == SID
+    assert mine.state is DialoutState.CONNECTED
+    assert mine.deadline == 65.0
+    assert [s.origin for s in tracker] == [Origin.CALLER, Origin.BOT]  # the leg made by the guess is gone
+    tracker.advance(10_000.0)
+    assert mine.outcome is Outcome.NOT_ANSWERED
+
+
+def test_two_waiting_calls_to_one_number_are_a_guess_the_completions_settle() -> None:
+    """djs: the destination matches both waiting calls: the oldest is a guess, corrected by the completions."""
+    tracker = CallTracker(max_dialouts=2)
+    first = tracker.start_dialout({"phoneNumber": PHONE}, ref="a", t=0.0)
+    second = tracker.start_dialout({"phoneNumber": PHONE}, ref="b", t=0.1)
+    tracker.handle("dialout-connected", {"sessionId": SID2, "destination": PHONE}, t=1.0)
+    assert tracker.start_completed(None, SID, None, ref="a", t=2.0).code is None
+    assert tracker.start_completed(None, SID2, None, ref="b", t=2.1).code is None
+    assert (first.session_id, second.session_id, second.state) == (SID, SID2, DialoutState.CONNECTED)
+
+
+def test_a_sessionless_event_with_several_live_dialouts_and_no_destination_is_unknown() -> None:
+    """djs: without an id or a destination, one live call ringing and one waiting: truly ambiguous."""
+    tracker = CallTracker(max_dialouts=2)
+    _placed(tracker)
+    tracker.handle("on_dialout_answered", {"sessionId": SID}, t=1.0)
+    waiting = tracker.start_dialout({"phoneNumber": OTHER}, t=2.0)
+    assert tracker.handle("dialout-error", {"errorMsg": "boom"}, t=3.0).code is AnomalyCode.UNKNOWN_SESSION
+    assert waiting.state is DialoutState.CONNECTING
+
+
+def test_leaving_after_the_transfer_leg_failed_ends_abandoned() -> None:
+    """pc-cold: the operator's leg failed (their on_dialout_error); the bot leaves: the caller was abandoned."""
+    tracker = CallTracker()
+    tracker.handle("on_dialin_connected", {"sessionId": "in-1"}, t=0.0)
+    tracker.handle("on_participant_joined", {"id": "in-1"}, t=1.0)
+    caller = tracker.get("in-1")
+    assert caller is not None
+    tracker.sip_call_transfer({"sessionId": "in-1", "toEndPoint": "+15550001111"}, t=2.0)
+    tracker.transfer_completed(caller, None, t=3.0)
+    tracker.handle("on_dialout_connected", {"sessionId": "op-1"}, t=4.0)
+    tracker.handle("on_dialout_error", {"sessionId": "op-1", "message": "486 Busy Here"}, t=5.0)
+    tracker.handle("on_left_meeting", None, t=6.0)
+    assert caller.outcome is Outcome.ABANDONED
+
+
+def test_a_sessionless_warning_is_no_sign_of_life_for_a_call_without_an_id() -> None:
+    """The start watchdog keeps watching (it may be another call's warning); a late start error is then kept."""
+    tracker = CallTracker(retry=RetryPolicy(seed=1))
+    session = tracker.start_dialout({"phoneNumber": PHONE}, t=0.0)
+    tracker.handle("dialout-warning", {"errorMsg": "codec fallback"}, t=1.0)
+    tracker.advance(61.5)
+    assert (session.state, session.outcome) == (DialoutState.ERROR, Outcome.REJECTED)
+    assert session.retry_pending
+
+
+def test_the_snapshot_keeps_every_option_and_a_retry_the_bot_holds() -> None:
+    """Restored, the tracker has the same timeouts, adoption option and retry_pending as the saved one."""
+    tracker = CallTracker(
+        timeouts=Timeouts(join=None, max_call=600), adopt_unknown_dialouts="always", retry=RetryPolicy(seed=1)
+    )
+    session = tracker.start_dialout({"phoneNumber": PHONE}, t=0.0)
+    tracker.advance(21.0)
+    tracker.take_effects()  # the bot holds the retry, to place it when due
+    again = CallTracker.restore(json.loads(json.dumps(tracker.snapshot())))
+    assert (again.timeouts, again.adopt_unknown_dialouts) == (tracker.timeouts, "always")
+    (restored,) = again
+    assert restored.retry_pending
+    assert restored.retry_not_before == session.retry_not_before
+
+
+def test_forgotten_transfer_sources_leave_no_leg_awaited_and_the_snapshot_restores() -> None:
+    """finished_limit forgets a transferred caller; its leg is awaited no more, and the snapshot still loads."""
+    tracker = CallTracker(finished_limit=1)
+    for n in range(3):
+        sid = f"in-{n}"
+        tracker.handle("on_dialin_connected", {"sessionId": sid}, t=10.0 * n)
+        tracker.handle("on_participant_joined", {"id": sid}, t=10.0 * n + 1)
+        tracker.sip_call_transfer({"sessionId": sid, "toEndPoint": "sip:desk@example.com"}, t=10.0 * n + 2)
+        tracker.handle("on_dialin_stopped", {"sessionId": sid}, t=10.0 * n + 4)
+    again = CallTracker.restore(json.loads(json.dumps(tracker.snapshot())))
+    for each in (tracker, again):
+        assert [s.session_id for s in each] == ["in-2"]  # the one finished session kept
+        each.handle("on_dialout_connected", {"sessionId": "leg"}, t=40.0)
+        leg = each.get("leg")
+        assert leg is not None
+        assert leg.transferred_from is each.get("in-2")
+        each.handle("on_dialout_connected", {"sessionId": "next"}, t=41.0)
+        assert each.get("next") is None  # no transfer awaits a leg any more: not adopted (an SDK event)

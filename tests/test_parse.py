@@ -109,7 +109,6 @@ def test_dtmf_and_left_meeting() -> None:
 @pytest.mark.parametrize(
     ("name", "data"),
     [
-        ("dtmf-event", {"tone": "5", "volume": True}),
         ("dtmf-event", {"tone": "5" * 40}),
         ("dialin-ready", {"sipEndpoint": 3}),
         ("dialin-ready", 7),
@@ -120,6 +119,24 @@ def test_bad_payloads(name: str, data: object) -> None:
     with pytest.raises(ParseProblem) as info:
         from_daily(name, data)
     assert info.value.code is AnomalyCode.MALFORMED_INPUT
+
+
+@pytest.mark.parametrize(
+    ("name", "data"),
+    [
+        ("dtmf-event", {"tone": "5", "volume": True, "method": 7}),
+        ("dialout-stopped", {"sessionId": SID, "destination": 15550000001, "sipCallId": ["x"]}),
+        ("dialout-error", {"sessionId": SID, "errorMsg": "486 Busy Here", "details": "not an object"}),
+        ("dialout-error", {"sessionId": SID, "errorMsg": "x", "details": {"destination": float("nan")}}),
+        ("dialout-connected", {"sessionId": SID, "userId": {"a": 1}, "callerId": "x" * 100_000}),
+    ],
+)
+def test_a_bad_informative_field_is_left_out_and_the_event_stands(name: str, data: dict[str, object]) -> None:
+    """Fields that only describe the call (volume, method, destination, details, ids of others) never sink an event."""
+    event = from_daily(name, data)
+    for field in ("volume", "method", "sip_call_id", "details", "info"):
+        value = getattr(event, field, None)
+        assert value is None or (isinstance(value, tuple) and all(v is None or isinstance(v, str) for v in value))
 
 
 def test_short_repr_is_bounded() -> None:

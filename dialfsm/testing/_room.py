@@ -378,11 +378,12 @@ class Room:
             return DialoutConnected(session_id=sid)
         if input_ is Input.DIALOUT_ANSWERED:
             return DialoutAnswered(session_id=sid)
-        if input_ is Input.DIALOUT_STOPPED:
-            return DialoutStopped(session_id=sid)
-        if input_ in (Input.DIALOUT_ERROR, Input.DIALOUT_WARNING):
-            # Daily may send these before the call has an id, and then without one.
-            maybe = None if not named and draw(st.booleans()) else sid
+        if input_ in (Input.DIALOUT_ERROR, Input.DIALOUT_WARNING, Input.DIALOUT_STOPPED):
+            # daily-js allows these without an id; the tracker then takes the room's only live dial-out.
+            alone = [s for s in self.tracker.live if s.kind is SessionKind.DIALOUT] == [session]
+            maybe = None if alone and draw(st.booleans()) else sid
+            if input_ is Input.DIALOUT_STOPPED:
+                return DialoutStopped(session_id=maybe)
             cls = DialoutError if input_ is Input.DIALOUT_ERROR else DialoutWarning
             return cls(session_id=maybe, error_msg=error)
         if input_ is Input.DIALIN_STOPPED:

@@ -683,6 +683,11 @@ class CallTracker(TrackerCore):
 
     # --- effects -------------------------------------------------------------------------
 
+    @property
+    def queued_effects(self) -> tuple[Effect, ...]:
+        """The effects queued and not yet taken, oldest first; reading them takes none (see :meth:`take_effects`)."""
+        return tuple(self._effects)
+
     def take_effects(self) -> list[Effect]:
         """The effects queued since the last call (stop a call, retry a dial-out), oldest first.
 

@@ -111,7 +111,7 @@ def test_wait_for_and_on_enter_take_plain_strings() -> None:
         calls = AsyncTracker()
         tracker = calls.tracker
         entered: list[str] = []
-        calls.on_enter("connected", lambda step: entered.append(f"{step.session.kind.value} {step.dest.value}"))
+        calls.on_enter("connected", lambda step: entered.append(f"{step.session and step.session.kind} {step.dest}"))
         session = tracker.start_dialout(PHONE)
         tracker.start_completed(session, session_id="s1")
         loop = asyncio.get_running_loop()

@@ -17,11 +17,13 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from aiohttp import web
 from pipecat.audio.dtmf.types import KeypadEntry
 from pipecat.frames.frames import EndFrame, Frame, OutputDTMFUrgentFrame
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineWorker
 from pipecat.transports.daily.transport import (
+    DailyDialinSettings,
     DailyOutputDTMFFrame,
     DailyParams,
     DailySIPReferFrame,
@@ -380,6 +382,52 @@ def test_session_id_is_filled_in_as_pipecat_does_dialout_first_then_dialin() -> 
         assert dialout.outcome is Outcome.TRANSFERRED
         assert not calls.tracker.anomalies
         assert not calls.errors
+        await calls.aclose()
+
+    asyncio.run(main())
+
+
+def test_a_failed_dialin_settings_update_reported_through_on_error_reaches_the_tracker() -> None:
+    """The pinlessCallUpdate pipecat posts on dialin-ready fails: pipecat says so only through on_error."""
+
+    async def main() -> None:
+        async def not_found(request: web.Request) -> web.Response:
+            return web.Response(status=404, text="not-found")
+
+        app = web.Application()
+        app.router.add_post("/v1/dialin/pinlessCallUpdate", not_found)
+        server = web.AppRunner(app)
+        await server.setup()
+        site = web.TCPSite(server, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        init_daily()
+        params = DailyParams(
+            api_url=f"http://127.0.0.1:{port}/v1",
+            api_key="key",
+            dialin_settings=DailyDialinSettings(call_id="call-1", call_domain="domain-1"),
+        )
+        transport = DailyTransport("https://dialfsm-test.daily.co/room", None, "bot", params)
+        daily = ScriptedDaily([{"event": "on_dialin_ready", "data": "sip:bot@example.sip.daily.co"}, {"sleep": 0.3}])
+        daily.attach(transport)
+        calls = track_transport(transport)
+        errors: list[str] = []
+        transport.add_event_handler("on_error", lambda t, error: errors.append(error))
+
+        async def on_ready(worker: PipelineWorker) -> None:
+            async def leave(transport: object, endpoint: object) -> None:
+                await worker.queue_frame(EndFrame())
+
+            transport.add_event_handler("on_dialin_ready", leave)
+
+        await _run_pipeline(transport, calls, on_ready, done=lambda step: False)
+        await server.cleanup()
+        assert errors == ["Unable to handle dialin-ready event (status: 404, error: not-found)"]
+        names = [e.name for e in calls.tracker.journal]
+        assert names[:2] == ["dialin-error", "dialin-ready"]  # pipecat reports it before dialin-ready's handlers
+        entry = calls.tracker.journal[0]
+        assert entry.input == ("dialin-error", {"type": "start-failed", "errorMsg": errors[0]})
+        assert calls.tracker.dialin_endpoints == ("sip:bot@example.sip.daily.co",)
         await calls.aclose()
 
     asyncio.run(main())

@@ -1,4 +1,4 @@
-"""What the SDK adapters share: one way to place a call, to send its settings, and to carry out effects.
+"""What the SDK adapters share: one way to place a call, to send its settings, to carry out effects, to wait.
 
 :mod:`dialfsm.daily` (daily-python's ``CallClient``, completion callbacks on
 its engine thread) and :mod:`dialfsm.pipecat` (pipecat's ``DailyTransport``,
@@ -10,10 +10,15 @@ they do around it is here, once, driven by :data:`~dialfsm._calls.CALLS`:
   returns it): the settings the tracker already validated, as Daily's
   camelCase dict, or a stop's session id.  Nothing is parsed twice.
 * :class:`Adapter`: the clock (``t`` for every input), the errors kept instead
-  of raised into an SDK, and :meth:`Adapter.perform`, which carries out a
-  :class:`~dialfsm.StopCall` (unless the call ended meanwhile: then it is
-  withdrawn) or a :class:`~dialfsm.RetryDialout` (when it is due).  Each
-  adapter supplies the three steps that touch its SDK or its feed.
+  of raised into an SDK, the asyncio helpers a bot uses on the adapter itself
+  (``wait_for``, ``transitions``, ``on_enter``: one object for the bot), and
+  :meth:`Adapter.perform`, which carries out a :class:`~dialfsm.StopCall` or a
+  :class:`~dialfsm.RetryDialout` (when it is due), or withdraws it with the
+  reason: a call this bot did not place (``session.origin``), a bot that left,
+  a call that ended meanwhile, a retry the guards refuse.  It also logs, once,
+  the first event for a dial-out the bot did not start through dialfsm.  Each
+  adapter supplies the steps that touch its SDK or its feed; the task or
+  thread that calls ``perform`` is :mod:`dialfsm._drivers`'.
 """
 
 from __future__ import annotations

@@ -29,6 +29,16 @@ hands it to the tracker's ordered stream: with ``loop=`` to that asyncio loop
 the loop), otherwise under a lock (:class:`~dialfsm.threads.LockedTracker`).
 Nothing it does raises into the SDK: failures are kept in
 :attr:`DailyCalls.errors`.
+
+**Timers and effects.**  The adapter runs the tracker's timers itself, only
+while one is armed or an effect waits: with ``loop=``, in a task on that loop;
+otherwise in a thread of its own that advances the tracker under the
+:class:`~dialfsm.threads.LockedTracker`'s lock, so it never races the engine
+thread (:mod:`dialfsm._drivers`).  It carries out the effects (``stop_dialout``
+for a ring timeout, the next attempt of a retry) for calls this bot placed;
+``perform_effects=False`` leaves them to ``take_effects()``.  The bot leaving
+(``on_call_state_updated("left")``) withdraws a retry still waiting;
+:meth:`DailyCalls.close` stops everything.
 """
 
 from __future__ import annotations

@@ -14,7 +14,9 @@ Both run only while there is something to wait for: an entry listener starts
 them when an input arms a timer or queues an effect, and they end by
 themselves when no timer is armed and no effect waits (so a bot that has
 left the room, or finished its calls, has nothing of dialfsm's running).
-``close()`` stops them at once (detaching, shutting down).
+``close()`` stops them at once (detaching).  A loop driver whose task is
+cancelled from outside (``asyncio.run`` shutting the loop down) stops for
+good, so no task is started while the loop closes, and none is left pending.
 
 **Effects.**  With a ``carry_out`` function, every effect the tracker queues
 is taken and carried out (the adapter's ``perform``): a stop at once, a
@@ -158,7 +160,7 @@ class LoopDriver(_Driver):
         self._task: asyncio.Task[None] | None = None
         self._wake: asyncio.Event | None = None
         self._effects: dict[asyncio.Task[None], Effect] = {}
-        self._cancel_reason = "cancelled: the event loop shut down before it was carried out"
+        self._cancelled: dict[asyncio.Task[None], str] = {}  # effects cancel_effects() cancelled, and why
         self._no_loop_warned = False
         tracker.add_entry_listener(self._listen)
 
@@ -208,15 +210,19 @@ class LoopDriver(_Driver):
     async def _run(self) -> None:
         wake = self._wake
         assert wake is not None
-        while not self.closed:
-            wake.clear()
-            effects, wait = self._due_effects(self.clock())
-            for effect in effects:
-                self._start(effect)
-            if wait is None:
-                return  # nothing armed, nothing waiting: started again by the next input that arms a timer
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), wait)
+        try:
+            while not self.closed:
+                wake.clear()
+                effects, wait = self._due_effects(self.clock())
+                for effect in effects:
+                    self._start(effect)
+                if wait is None:
+                    return  # nothing armed, nothing waiting: started again by the next input that arms a timer
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), wait)
+        except asyncio.CancelledError:
+            self.closed = True  # cancelled from outside: the loop is shutting down; start no task again
+            raise
 
     def _start(self, effect: Effect) -> None:
         assert self.loop is not None
@@ -229,16 +235,21 @@ class LoopDriver(_Driver):
         try:
             await self.carry_out(effect)
         except asyncio.CancelledError:
-            self.tracker.withdraw(effect, reason=self._cancel_reason)
+            reason = self._cancelled.pop(asyncio.current_task(), None)  # type: ignore[arg-type]
+            if reason is None:  # not cancel_effects(): the loop is shutting down; start no task again
+                self.closed = True
+                reason = "cancelled: the event loop shut down before it was carried out"
+            self.tracker.withdraw(effect, reason=reason)
             raise
         except Exception as exc:  # noqa: BLE001  (kept and logged: a failed effect must not stop the timers)
             self._kept(exc, effect)
 
     def cancel_effects(self, reason: str) -> None:
         """Cancel the effects being carried out (a retry in its back-off); each is withdrawn with ``reason``."""
-        self._cancel_reason = reason
         for task in list(self._effects):
-            task.cancel()
+            if not task.done() and task not in self._cancelled:
+                self._cancelled[task] = reason
+                task.cancel()
 
     def close(self) -> None:
         """Stop listening and cancel the driver's tasks (on the loop: they end at its next iteration)."""

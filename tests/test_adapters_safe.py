@@ -483,20 +483,24 @@ def test_run_timers_takes_a_locked_trackers_lock_and_refuses_another_loop() -> N
 
 
 def test_a_daily_retry_refused_is_journaled(caplog: pytest.LogCaptureFixture) -> None:
+    """daily-python's timers thread carries out a due retry with _perform_now; a refusal is journaled, not raised."""
     init_daily()
-    calls = DailyCalls(CallTracker(retry=ANY_ERROR), clock=None)
-    daily = ScriptedDaily([])
-    calls.client = daily.wrap(calls.create_client(), calls.event_handler)
+    calls = DailyCalls(CallTracker(retry=ANY_ERROR), clock=None, perform_effects=False)
+    calls.close()  # this test carries out the effect by hand, as the timers thread would
+    calls.client = ScriptedDaily([]).wrap(calls.create_client(), calls.event_handler)
     try:
         failed = calls.tracker.start_dialout(PHONE)
         calls.tracker.start_completed(failed, None, NO_WORKER)
-        (retry,) = calls.tracker.queued_effects
+        (retry,) = calls.tracker.take_effects()
         assert isinstance(retry, RetryDialout)
-        calls.close()  # carry it out by hand: the thread would take it
         calls.tracker.start_dialout(PHONE)  # the slot is taken meanwhile
         with caplog.at_level(logging.WARNING, logger="dialfsm"):
-            calls._perform_now(calls.tracker.take_effects()[0])
-        assert _withdrawn(calls.tracker)[-1][1].startswith("retry refused: DIALOUT_IN_PROGRESS")  # type: ignore[union-attr]
-        assert any("not placed" in w for w in _warnings(caplog))
+            calls._perform_now(retry)
+        ((name, message),) = _withdrawn(calls.tracker)
+        assert name == "retry withdrawn"
+        assert message is not None
+        assert message.startswith("retry refused: DIALOUT_IN_PROGRESS")
+        assert any("RetryDialout(attempt 2)" in w and "not placed" in w for w in _warnings(caplog))
+        assert not calls.errors
     finally:
         calls.client.release()

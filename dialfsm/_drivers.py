@@ -245,7 +245,15 @@ class LoopDriver(_Driver):
             self._kept(exc, effect)
 
     def cancel_effects(self, reason: str) -> None:
-        """Cancel the effects being carried out (a retry in its back-off); each is withdrawn with ``reason``."""
+        """Cancel the effects being carried out (a retry in its back-off); each is withdrawn with ``reason``.
+
+        From another thread (daily-python's engine), the cancelling is handed to the loop.
+        """
+        loop = self.loop
+        if loop is not None and _running_loop() is not loop:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(self.cancel_effects, reason)
+            return
         for task in list(self._effects):
             if not task.done() and task not in self._cancelled:
                 self._cancelled[task] = reason

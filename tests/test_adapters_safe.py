@@ -504,3 +504,35 @@ def test_a_daily_retry_refused_is_journaled(caplog: pytest.LogCaptureFixture) ->
         assert not calls.errors
     finally:
         calls.client.release()
+
+
+def test_daily_calls_on_a_loop_withdraw_a_waiting_retry_when_the_engine_reports_leaving() -> None:
+    """daily-python reports leaving on its engine thread; the retry task on the loop is cancelled there."""
+    script: list[dict[str, Any]] = [
+        {"call": "start_dialout"},
+        {"completion": "start_dialout", "session_id": None, "error": NO_WORKER},
+        {"sleep": 0.1},
+        {"event": "on_call_state_updated", "data": "left"},
+    ]
+
+    async def main() -> None:
+        init_daily()
+        policy = RetryPolicy(base_delay=30.0, retry_on=frozenset(ErrorCode))
+        calls = DailyCalls(CallTracker(retry=policy), loop=asyncio.get_running_loop())
+        daily = ScriptedDaily(script)
+        client = calls.client = daily.wrap(calls.create_client(), calls.event_handler)
+        client.join("https://dialfsm-test.daily.co/room")
+        calls.start_dialout(PHONE)
+        assert await asyncio.to_thread(daily.wait, 10)
+        for _ in range(100):
+            if _withdrawn(calls.tracker):
+                break
+            await asyncio.sleep(0.01)
+        assert _withdrawn(calls.tracker) == [("retry withdrawn", "the bot left the room")]
+        await asyncio.sleep(0)
+        assert _ours() == []
+        assert not calls.errors
+        await calls.aclose()
+        client.release()
+
+    asyncio.run(main())

@@ -179,7 +179,8 @@ class Adapter:
         if self._left:
             return "the bot left the room"
         if isinstance(effect, StopCall):
-            if self._ended(session):
+            # after_end: a start that completed after its watchdog gave up may be ringing: stop it anyway.
+            if self._ended(session) and not getattr(effect, "after_end", False):
                 return "the call ended before it was stopped"
             if effect.session_id is None:
                 return "no session id"

@@ -38,9 +38,10 @@ helpers (``await calls.wait_for(session, state="answered")``,
   ``sessionId`` goes where pipecat sends it: the active dial-out (the latest
   ``dialout-connected``), then the active dial-in.
 * *Dial-in settings errors*: pipecat reports a failed ``pinlessCallUpdate``
-  (its own HTTP call on ``dialin-ready``) only through ``on_error``; the
-  adapter feeds it to the tracker as a ``dialin-error`` of type
-  ``start-failed`` carrying pipecat's text.
+  (its own HTTP call on ``dialin-ready``) only through ``on_error``.  No
+  session exists yet (Daily has not connected the caller, and may never), so
+  the adapter journals it (``dialin-settings.error``, ``JOURNALED``, with
+  pipecat's text) and warns on the ``dialfsm`` logger.
 
 **Timers and effects.**  The adapter runs the tracker's timers itself, in a
 task on the transport's loop that exists only while a timer is armed or an
@@ -81,6 +82,7 @@ from dialfsm._tracker import CallTracker
 __all__ = [
     "CHECKED_ON",
     "CLIENT_METHODS",
+    "DIALIN_SETTINGS_ERROR",
     "DIALIN_SETTINGS_ERRORS",
     "TRANSPORT_EVENTS",
     "PipecatCalls",
@@ -120,6 +122,9 @@ DIALIN_SETTINGS_ERRORS: Final = (
     "Timeout handling dialin-ready event",
     "Error handling dialin-ready event",
 )
+
+#: The journal name of a failed dial-in settings update (no session exists yet: it is journaled, not a step).
+DIALIN_SETTINGS_ERROR: Final = "dialin-settings.error"
 
 #: The calls that take ``sessionId`` and that pipecat fills in when it is missing.
 _SESSION_CALLS: Final = frozenset({Input.SEND_DTMF, Input.SIP_CALL_TRANSFER, Input.SIP_REFER})
@@ -210,9 +215,18 @@ class PipecatCalls(Adapter):
         elif event == "on_error":
             error = args[0] if args else None
             if isinstance(error, str) and error.startswith(DIALIN_SETTINGS_ERRORS):
-                self.tracker.handle("dialin-error", {"type": "start-failed", "errorMsg": error}, t=self._t())
+                self._dialin_settings_failed(error)
         else:
             self.tracker.handle(event, copy_payload(args[0]) if args else None, t=self._t())
+
+    def _dialin_settings_failed(self, error: str) -> None:
+        """A failed dial-in settings update (``pinlessCallUpdate``): journaled (no session exists yet), and logged."""
+        self.tracker.note(DIALIN_SETTINGS_ERROR, {"errorMsg": error}, t=self._t())
+        LOGGER.warning(
+            "dialfsm: pipecat could not update the dial-in settings (pinlessCallUpdate), so the caller may "
+            "never reach this room: %s",
+            error,
+        )
 
     def _leaving(self) -> None:
         self._left = True

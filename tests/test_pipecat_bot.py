@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -387,7 +388,9 @@ def test_session_id_is_filled_in_as_pipecat_does_dialout_first_then_dialin() -> 
     asyncio.run(main())
 
 
-def test_a_failed_dialin_settings_update_reported_through_on_error_reaches_the_tracker() -> None:
+def test_a_failed_dialin_settings_update_reported_through_on_error_reaches_the_tracker(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     """The pinlessCallUpdate pipecat posts on dialin-ready fails: pipecat says so only through on_error."""
 
     async def main() -> None:
@@ -424,10 +427,16 @@ def test_a_failed_dialin_settings_update_reported_through_on_error_reaches_the_t
         await server.cleanup()
         assert errors == ["Unable to handle dialin-ready event (status: 404, error: not-found)"]
         names = [e.name for e in calls.tracker.journal]
-        assert names[:2] == ["dialin-error", "dialin-ready"]  # pipecat reports it before dialin-ready's handlers
+        assert names[:2] == ["dialin-settings.error", "dialin-ready"]  # reported before dialin-ready's handlers run
         entry = calls.tracker.journal[0]
-        assert entry.input == ("dialin-error", {"type": "start-failed", "errorMsg": errors[0]})
+        assert (entry.disposition.value, entry.input) == ("journaled", {"errorMsg": errors[0]})
         assert calls.tracker.dialin_endpoints == ("sip:bot@example.sip.daily.co",)
+        assert not calls.tracker.sessions  # no caller was connected: there is no session to fail
         await calls.aclose()
 
-    asyncio.run(main())
+    with caplog.at_level(logging.WARNING, logger="dialfsm"):
+        asyncio.run(main())
+    (warning,) = [r.getMessage() for r in caplog.records if r.name == "dialfsm"]
+    assert warning.endswith(
+        "may never reach this room: " + "Unable to handle dialin-ready event (status: 404, error: not-found)"
+    )

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from dialfsm._errors import (
         ERROR_PATTERNS,
+        TRANSIENT_CODES,
         ErrorCode,
         ErrorPattern,
         classify_error,
@@ -94,7 +95,9 @@ if TYPE_CHECKING:
         DIALOUT_TABLE,
         DIALOUT_TERMINAL,
         DIALOUT_TIMERS,
+        LEFT_BY_HISTORY,
         REVISED_BY_HISTORY,
+        TIMED_ORIGINS,
         AnomalyCode,
         Bookkeeping,
         DialinState,
@@ -155,6 +158,9 @@ __version__ = "0.2.0"
 
 #: Where each public name lives.
 _EXPORTS: dict[str, str] = {
+    "LEFT_BY_HISTORY": "dialfsm._table",
+    "TIMED_ORIGINS": "dialfsm._table",
+    "TRANSIENT_CODES": "dialfsm._errors",
     "Origin": "dialfsm._table",
     "ANSWERED_STATES": "dialfsm._table",
     "BOOKKEEPING": "dialfsm._table",
@@ -277,8 +283,11 @@ __all__ = [
     "ENGINES",
     "ERROR_PATTERNS",
     "EVENT_NAMES",
+    "LEFT_BY_HISTORY",
     "REVISED_BY_HISTORY",
     "TABLES",
+    "TIMED_ORIGINS",
+    "TRANSIENT_CODES",
     "AnomalyCode",
     "Bookkeeping",
     "Call",

@@ -180,7 +180,7 @@ class Adapter:
             return "the bot left the room"
         if isinstance(effect, StopCall):
             # after_end: a start that completed after its watchdog gave up may be ringing: stop it anyway.
-            if self._ended(session) and not getattr(effect, "after_end", False):
+            if self._ended(session) and not effect.after_end:
                 return "the call ended before it was stopped"
             if effect.session_id is None:
                 return "no session id"
@@ -209,9 +209,11 @@ class Adapter:
         An effect is withdrawn instead (journaled ``stop withdrawn`` /
         ``retry withdrawn`` with the reason; ``None`` returned) when its call was
         not placed by this bot (adopted, a transfer's leg), when the bot has left
-        the room, when a call to stop ended meanwhile (or has no id), and when the
-        tracker's guards refuse the retry (another dial-out took the slot: the
-        refusal is journaled too, and logged on the ``dialfsm`` logger).
+        the room, when a call to stop ended meanwhile (unless the stop is marked
+        ``after_end``: a start that completed after its watchdog gave up may be
+        ringing) or has no id, and when the tracker's guards refuse the retry
+        (another dial-out took the slot: the refusal is journaled too, and logged
+        on the ``dialfsm`` logger).
 
         Raises:
             TypeError: ``effect`` is not an effect.

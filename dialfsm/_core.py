@@ -14,6 +14,7 @@ are its friends, and everything else goes through the public API:
   fires timers, retires finished sessions;
 * :mod:`dialfsm._routing` (hot): picks the session an event belongs to;
 * :mod:`dialfsm._guards`: the guards of the bot's calls;
+* :mod:`dialfsm._guesses`: corrects a binding routing guessed;
 * :mod:`dialfsm._snapshot`: saves and restores the fields;
 * :mod:`dialfsm._timers`: keeps the sessions' deadlines (their timer fields only);
 * :mod:`dialfsm._tracker`: the facade.
@@ -42,10 +43,12 @@ from dialfsm._table import SessionKind, State
 from dialfsm._text import short_repr
 from dialfsm._timers import TimerHeap
 
-__all__ = ["ENGINE_NAMES", "EngineModel", "TrackerCore"]
+__all__ = ["ADOPTION", "ENGINE_NAMES", "EngineModel", "TrackerCore"]
 
 #: The values of ``CallTracker(engine=...)``.
 ENGINE_NAMES: Final = ("compiled", "transitions")
+#: The values of ``CallTracker(adopt_unknown_dialouts=...)`` (see :mod:`dialfsm._routing`).
+ADOPTION: Final = ("never", "webhook", "always")
 
 
 class EngineModel:
@@ -60,6 +63,16 @@ def _limit(name: str, value: object) -> int | None:
     ):
         raise ValueError(f"{name} must be None or an int from 0 to sys.maxsize // 2, got {short_repr(value)}")
     return value
+
+
+def _check_options(max_dialouts: object, engine: object, adopt_unknown_dialouts: object) -> None:
+    if isinstance(max_dialouts, bool) or not isinstance(max_dialouts, int) or max_dialouts < 1:
+        raise ValueError(f"max_dialouts must be a positive int, got {short_repr(max_dialouts)}")
+    if engine not in ENGINE_NAMES:
+        raise ValueError(f"engine must be 'compiled' or 'transitions', got {short_repr(engine)}")
+    if adopt_unknown_dialouts not in ADOPTION:
+        got = short_repr(adopt_unknown_dialouts)
+        raise ValueError(f"adopt_unknown_dialouts must be one of {ADOPTION}, got {got}")
 
 
 class TrackerCore:
@@ -79,12 +92,11 @@ class TrackerCore:
         finished_limit: int | None = None,
         timeouts: Timeouts | None = Timeouts(),  # noqa: B008  (frozen, shared safely)
         retry: RetryPolicy | None = None,
+        adopt_unknown_dialouts: Literal["never", "webhook", "always"] = "webhook",
     ) -> None:
         journal_limit, finished_limit = _limit("journal_limit", journal_limit), _limit("finished_limit", finished_limit)
-        if isinstance(max_dialouts, bool) or not isinstance(max_dialouts, int) or max_dialouts < 1:
-            raise ValueError(f"max_dialouts must be a positive int, got {max_dialouts!r}")
-        if engine not in ENGINE_NAMES:
-            raise ValueError(f"engine must be 'compiled' or 'transitions', got {engine!r}")
+        _check_options(max_dialouts, engine, adopt_unknown_dialouts)
+        self.adopt_unknown_dialouts = adopt_unknown_dialouts
         self.max_dialouts = max_dialouts
         self.allow_dialout = allow_dialout
         self.engine = engine
@@ -95,6 +107,9 @@ class TrackerCore:
         self._init_sessions()
         self._init_journal(journal_limit)
         self._rng = random.Random(None if retry is None else retry.seed)
+        self._init_rest()
+
+    def _init_rest(self) -> None:
         self._now: float | None = None
         self._timers = TimerHeap()
         self._pending = PendingCalls()
@@ -116,6 +131,8 @@ class TrackerCore:
         self._forgotten: dict[str, None] = {}  # ids of forgotten sessions (finished_limit), newest last, bounded
         self._start_refs: dict[str, Session] = {}  # start_dialout refs -> their sessions
         self._endpoints: dict[str, None] = {}  # dialin-ready endpoints, in order
+        self._awaiting_legs: dict[int, Session] = {}  # sessions whose SIP call transfer's new leg has not come
+        self._early_joins: dict[str, None] = {}  # participants joined before their dialin-connected (bounded)
 
     def _init_journal(self, limit: int | None) -> None:
         self._journal_limit = limit
@@ -124,6 +141,8 @@ class TrackerCore:
         self._seq = 0  # inputs read: the next entry's seq
         self._last: JournalEntry | None = None
         self._line: int | None = None  # the replay log line being fed, if any
+        self._input_name: object = None  # the name and payload handle() is reading (routing may ask their dialect)
+        self._input_data: object = None
 
     def _own_machines(self) -> Mapping[SessionKind, Machine] | None:
         """With ``engine="transitions"``, this tracker's own Machines (its models go when it goes)."""

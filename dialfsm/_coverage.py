@@ -29,13 +29,13 @@ import attrs
 
 from dialfsm._machine import TABLES
 from dialfsm._replay import replay_path
-from dialfsm._table import Disposition, Row, SessionKind, State, Table
+from dialfsm._table import Disposition, Input, InputKind, Row, SessionKind, State, Table
 from dialfsm._tracker import CallTracker
 
 if TYPE_CHECKING:
     from dialfsm._tracker import JournalEntry, Session
 
-__all__ = ["Coverage", "KindCoverage", "transition_pairs", "transition_rows"]
+__all__ = ["Coverage", "KindCoverage", "transition_pairs", "transition_rows", "untimed_entry"]
 
 
 def transition_rows(table: Table) -> tuple[Row, ...]:
@@ -43,10 +43,36 @@ def transition_rows(table: Table) -> tuple[Row, ...]:
     return tuple(row for row in table.rows if row.disposition is Disposition.TRANSITION)
 
 
+def untimed_entry(table: Table, row: Row) -> bool:
+    """Whether ``row`` creates a session whose timers never run: a dial-out adopted from its first event.
+
+    Such a session never reads a timer input, so no path through it does either.
+    """
+    return (
+        row.source == table.initial
+        and table.kind is SessionKind.DIALOUT
+        and row.input.kind is InputKind.EVENT
+        and row.disposition is Disposition.TRANSITION
+    )
+
+
 def transition_pairs(table: Table) -> tuple[tuple[Row, Row], ...]:
-    """Every pair of transition rows that can be taken back to back (first's dest is second's source)."""
+    """Every feasible pair of transition rows taken back to back (first's dest is second's source).
+
+    A pair is infeasible when the first row adopts a dial-out started elsewhere and the second
+    reads a timer (its timers never run) or a start's completion (the bot never started it).
+    """
     rows = transition_rows(table)
-    return tuple((first, second) for first in rows for second in rows if first.dest == second.source)
+    return tuple(
+        (first, second)
+        for first in rows
+        for second in rows
+        if first.dest == second.source and not (untimed_entry(table, first) and _needs_the_bots_start(second))
+    )
+
+
+def _needs_the_bots_start(row: Row) -> bool:
+    return row.input.kind is InputKind.TIMER or row.input in (Input.START_OK, Input.START_ERROR)
 
 
 def _label(row: Row) -> str:

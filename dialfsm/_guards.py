@@ -31,11 +31,12 @@ from typing import Any, Final
 from dialfsm._calls import CALL_INPUTS, CALLS, COMPLETION_INPUT, PendingCall
 from dialfsm._core import TrackerCore
 from dialfsm._errors import CallRefused, InvalidSettings, RefusalCode
+from dialfsm._guesses import guessed, take_over, waiting_placed_dialout
 from dialfsm._inputs import CallCompleted, SendDtmf, SipCallTransfer, SipRefer, StartDialout, StopDialout
 from dialfsm._machine import ENGINES
 from dialfsm._session import JournalEntry, Session
 from dialfsm._settings import parse_dialout_settings
-from dialfsm._step import bind, new_session, record, step
+from dialfsm._step import bind, extra, new_session, record, step
 from dialfsm._table import AnomalyCode, Disposition, Input, SessionKind
 from dialfsm._text import short_repr
 
@@ -282,12 +283,21 @@ def complete(
 
 
 def _bind_from_completion(core: TrackerCore, session: Session, session_id: str) -> str | None:
+    """Bind the id a start completion returned; correct a guess that gave it, or this call, to another session."""
     if session.session_id == session_id:
+        if guessed(session):
+            extra(session)["guessed"] = None  # the guess was right
         return None
     if session.session_id is not None:
-        return f"start completion returned {session_id!r} but events bound {session.session_id!r}"
+        other = waiting_placed_dialout(core, session) if guessed(session) else None
+        if other is None:
+            return f"start completion returned {session_id!r} but events bound {session.session_id!r}"
+        take_over(core, other, session)  # the guessed call is the other waiting dial-out's
     owner = core._by_id.get(session_id)
     if owner is not None:
-        return f"start completion returned {session_id!r}, already the id of session #{owner.index}"
+        if not guessed(owner) or (owner._settings is not None and owner is session):
+            return f"start completion returned {session_id!r}, already the id of session #{owner.index}"
+        take_over(core, session, owner)  # a guess gave this call to another session: it comes back
+        return None
     bind(core, session, session_id)
     return None

@@ -19,11 +19,13 @@ from dialfsm._settings import (
     SipCallTransferSettings,
     SipReferSettings,
 )
+from dialfsm._slots import loads_older_pickles
 from dialfsm._table import Input
 
 __all__ = [
     "Call",
     "CallCompleted",
+    "CallInfo",
     "DailyEvent",
     "DialinConnected",
     "DialinError",
@@ -50,7 +52,17 @@ __all__ = [
 
 # --- Daily's events -----------------------------------------------------------------
 
+#: What a payload says of a dial-out: ``(destination, user_id, caller_id, room)``, each ``None``
+#: when not sent.  A plain tuple of strings, so a journal row keeping it stays untracked by the GC.
+CallInfo: TypeAlias = tuple["str | None", "str | None", "str | None", "str | None"]
 
+
+def _info(event: object, position: int) -> str | None:
+    info = getattr(event, "info", None)
+    return None if info is None else info[position]
+
+
+@loads_older_pickles
 @attrs.frozen(kw_only=True)
 class DialoutConnected:
     """``dialout-connected``: the call is established and ringing at the far end."""
@@ -60,8 +72,17 @@ class DialoutConnected:
     session_id: str
     #: Daily's SIP call id, for correlating with server logs (daily-js >= 0.92).
     sip_call_id: str | None = None
+    #: What the payload says of the call, when it says anything (daily-js, webhooks; daily-python
+    #: says nothing): ``(destination, user_id, caller_id, room)``, read as the properties of those names.
+    info: CallInfo | None = None
+
+    destination = property(lambda self: _info(self, 0), doc="Who was dialled, when the payload says.")
+    user_id = property(lambda self: _info(self, 1), doc="The ``userId`` the dial-out was started with, if sent.")
+    caller_id = property(lambda self: _info(self, 2), doc="The caller id the call presents, if sent.")
+    room = property(lambda self: _info(self, 3), doc="The Daily room, when the payload names it (webhooks).")
 
 
+@loads_older_pickles
 @attrs.frozen(kw_only=True)
 class DialoutAnswered:
     """``dialout-answered``: the far end picked up."""
@@ -69,17 +90,31 @@ class DialoutAnswered:
     input: ClassVar[Input] = Input.DIALOUT_ANSWERED
     session_id: str
     sip_call_id: str | None = None
+    info: CallInfo | None = None
+
+    destination = DialoutConnected.destination
+    user_id = DialoutConnected.user_id
+    caller_id = DialoutConnected.caller_id
+    room = DialoutConnected.room
 
 
+@loads_older_pickles
 @attrs.frozen(kw_only=True)
 class DialoutStopped:
-    """``dialout-stopped``: the far end hung up, or ``stop_dialout`` took effect."""
+    """``dialout-stopped``: the far end hung up, or ``stop_dialout`` took effect (``session_id`` may be missing)."""
 
     input: ClassVar[Input] = Input.DIALOUT_STOPPED
-    session_id: str
+    session_id: str | None = None
     sip_call_id: str | None = None
+    info: CallInfo | None = None
+
+    destination = DialoutConnected.destination
+    user_id = DialoutConnected.user_id
+    caller_id = DialoutConnected.caller_id
+    room = DialoutConnected.room
 
 
+@loads_older_pickles
 @attrs.frozen(kw_only=True)
 class DialoutError:
     """``dialout-error``: a fatal error.  ``session_id`` is ``None`` when the call never started."""
@@ -88,8 +123,18 @@ class DialoutError:
     session_id: str | None = None
     #: Daily's error text, verbatim (``errorMsg`` / ``message`` / ``error_msg``).
     error_msg: str | None = None
+    #: As :attr:`DialoutConnected.info`.
+    info: CallInfo | None = None
+    #: daily-js's ``details`` (``destination``, ``sipHeaders``: the SIP hang-up reason), as canonical JSON text.
+    details: str | None = None
+
+    destination = DialoutConnected.destination
+    user_id = DialoutConnected.user_id
+    caller_id = DialoutConnected.caller_id
+    room = DialoutConnected.room
 
 
+@loads_older_pickles
 @attrs.frozen(kw_only=True)
 class DialoutWarning:
     """``dialout-warning``: a non-fatal problem (a codec fallback); never changes state."""
@@ -97,8 +142,15 @@ class DialoutWarning:
     input: ClassVar[Input] = Input.DIALOUT_WARNING
     session_id: str | None = None
     error_msg: str | None = None
+    info: CallInfo | None = None
+
+    destination = DialoutConnected.destination
+    user_id = DialoutConnected.user_id
+    caller_id = DialoutConnected.caller_id
+    room = DialoutConnected.room
 
 
+@loads_older_pickles
 @attrs.frozen(kw_only=True)
 class DialinReady:
     """``dialin-ready``: one of the room's SIP endpoints can take calls (once per endpoint)."""
@@ -107,6 +159,7 @@ class DialinReady:
     sip_endpoint: str
 
 
+@loads_older_pickles
 @attrs.frozen(kw_only=True)
 class DialinConnected:
     """``dialin-connected``: a caller reached the room; media is being negotiated."""
@@ -116,8 +169,11 @@ class DialinConnected:
     #: The caller's SIP From, when Daily sends it.
     sip_from: str | None = None
     sip_call_id: str | None = None
+    #: The Daily room, when the payload names it (webhooks).
+    room: str | None = None
 
 
+@loads_older_pickles
 @attrs.frozen(kw_only=True)
 class DialinStopped:
     """``dialin-stopped``: the caller hung up or the call was terminated."""
@@ -127,6 +183,7 @@ class DialinStopped:
     sip_call_id: str | None = None
 
 
+@loads_older_pickles
 @attrs.frozen(kw_only=True)
 class DialinError:
     """``dialin-error``: a fatal error (``type`` is ``"start-failed"`` or ``None``)."""
@@ -137,6 +194,7 @@ class DialinError:
     type: str | None = None
 
 
+@loads_older_pickles
 @attrs.frozen(kw_only=True)
 class DialinWarning:
     """``dialin-warning``: a non-fatal problem; never changes state."""
@@ -146,6 +204,7 @@ class DialinWarning:
     error_msg: str | None = None
 
 
+@loads_older_pickles
 @attrs.frozen(kw_only=True)
 class DtmfReceived:
     """``dtmf-event``: the far end pressed a key; never changes state."""
@@ -157,6 +216,7 @@ class DtmfReceived:
     volume: float | None = None
 
 
+@loads_older_pickles
 @attrs.frozen(kw_only=True)
 class ParticipantJoined:
     """``participant-joined``: for a dial-in, the caller's media is flowing."""
@@ -166,6 +226,7 @@ class ParticipantJoined:
     participant_id: str
 
 
+@loads_older_pickles
 @attrs.frozen(kw_only=True)
 class ParticipantLeft:
     """``participant-left``: recorded on a tracked session; changes no state."""
@@ -174,6 +235,7 @@ class ParticipantLeft:
     participant_id: str
 
 
+@loads_older_pickles
 @attrs.frozen(kw_only=True)
 class LeftMeeting:
     """``left-meeting``: the bot left the room, which drops every call (outcome ``abandoned``)."""
@@ -203,6 +265,7 @@ DailyEvent: TypeAlias = (
 # --- the bot's calls --------------------------------------------------------------
 
 
+@loads_older_pickles
 @attrs.frozen(kw_only=True)
 class StartDialout:
     """The bot's ``start_dialout(settings)``."""
@@ -213,6 +276,7 @@ class StartDialout:
     ref: str | None = None
 
 
+@loads_older_pickles
 @attrs.frozen(kw_only=True)
 class StopDialout:
     """The bot's ``stop_dialout(session_id)``."""
@@ -222,6 +286,7 @@ class StopDialout:
     ref: str | None = None
 
 
+@loads_older_pickles
 @attrs.frozen(kw_only=True)
 class SendDtmf:
     """The bot's ``send_dtmf(settings)``."""
@@ -231,6 +296,7 @@ class SendDtmf:
     ref: str | None = None
 
 
+@loads_older_pickles
 @attrs.frozen(kw_only=True)
 class SipCallTransfer:
     """The bot's ``sip_call_transfer(settings)``."""
@@ -240,6 +306,7 @@ class SipCallTransfer:
     ref: str | None = None
 
 
+@loads_older_pickles
 @attrs.frozen(kw_only=True)
 class SipRefer:
     """The bot's ``sip_refer(settings)``."""
@@ -253,6 +320,7 @@ class SipRefer:
 Call: TypeAlias = StartDialout | StopDialout | SendDtmf | SipCallTransfer | SipRefer
 
 
+@loads_older_pickles
 @attrs.frozen(kw_only=True)
 class CallCompleted:
     """The completion of one of the bot's calls: daily-python's ``(session_id, error)``.
@@ -277,6 +345,7 @@ class CallCompleted:
         return Input(f"{self.call.value}.{'ok' if self.error is None else 'error'}")
 
 
+@loads_older_pickles
 @attrs.frozen(kw_only=True)
 class TimerExpired:
     """A dial-out's deadline passed (``start_timeout``, ``ring_timeout`` or ``stop_timeout``).

@@ -50,6 +50,7 @@ holds an atom), ``StopDialout``, and with their own encoders
 
 from __future__ import annotations
 
+import types
 import typing
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -87,12 +88,21 @@ JournalItems = list[object] | deque[object]
 _ATOM_TYPES: Final = frozenset({str, int, float, type(None)})
 
 
+def _is_atom(annotation: object) -> bool:
+    """Whether values of ``annotation`` are atoms: ``str``/``int``/``float``/``None``, unions and tuples of them."""
+    if annotation in _ATOM_TYPES:
+        return True
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType, tuple):
+        return all(_is_atom(arg) for arg in typing.get_args(annotation) if arg is not Ellipsis)
+    return False
+
+
 def _atom_fields(cls: type[Any]) -> type[Any]:
     """``cls``, after checking that every field is annotated with atoms only (so its row stays untracked)."""
     hints = typing.get_type_hints(cls)
     for field in attrs.fields(cls):
-        kinds = set(typing.get_args(hints[field.name])) or {hints[field.name]}
-        if not kinds <= _ATOM_TYPES:
+        if not _is_atom(hints[field.name]):
             raise TypeError(f"{cls.__name__}.{field.name} is not an atom field: its rows would stay GC-tracked")
     return cls
 

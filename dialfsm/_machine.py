@@ -127,16 +127,16 @@ def compile_dispatch(table: Table, machine: Machine) -> dict[tuple[State, Input]
 
 #: One cell of :attr:`Engine.fast`: what one input does in one state, flat, for the step::
 #:
-#:     (disposition, dest, outcome, code, has_row, step, bookkeeping, timer, ends_watch)
+#:     (disposition, dest, outcome, code, has_row, step, bookkeeping, timer, watch)
 #:
 #: ``outcome`` is the row's outcome spec; ``code`` the anomaly or refusal code;
 #: ``has_row`` whether a table row (not a default rule) decided it; ``step`` the
 #: :data:`STEP_CODE` of ``(disposition, state, dest)``, which journal rows keep;
 #: ``bookkeeping`` what the input records (``None`` for anomalies and refusals);
 #: ``timer`` the :class:`~dialfsm._table.Timer` a transition's ``dest`` arms;
-#: ``ends_watch`` whether a recorded input disarms the state's watchdog timer.
+#: ``watch`` the state's watchdog timer when this input, recorded, is a sign of life for it.
 FastCell: TypeAlias = tuple[
-    Disposition, State, OutcomeSpec, "str | None", bool, int, "Bookkeeping | None", "Timer | None", bool
+    Disposition, State, OutcomeSpec, "str | None", bool, int, "Bookkeeping | None", "Timer | None", "Timer | None"
 ]
 
 _STATE_VALUES: Final = tuple(sorted({s.value for s in DialoutState} | {s.value for s in DialinState}))
@@ -167,12 +167,8 @@ def compile_cells(
         acted = r.disposition is Disposition.TRANSITION or r.disposition is Disposition.RECORDED
         timer = table.timers.get(r.dest) if r.disposition is Disposition.TRANSITION else None
         watch = table.timers.get(state)
-        ends_watch = (
-            r.disposition is Disposition.RECORDED
-            and watch is not None
-            and watch.watchdog
-            and input_.kind in _SIGNS_OF_LIFE
-        )
+        sign_of_life = r.disposition is Disposition.RECORDED and input_.kind in _SIGNS_OF_LIFE
+        book = (r.row.records if r.row is not None else None) or BOOKKEEPING.get(input_)
         fast.setdefault(state, {})[input_] = (
             r.disposition,
             r.dest,
@@ -180,9 +176,9 @@ def compile_cells(
             r.code,
             r.row is not None,
             STEP_CODE[r.disposition.value, state.value, r.dest.value],
-            BOOKKEEPING.get(input_) if acted else None,
+            book if acted else None,
             timer,
-            ends_watch,
+            watch if sign_of_life and watch is not None and watch.watchdog else None,
         )
     return fast
 

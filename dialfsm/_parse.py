@@ -32,6 +32,7 @@ records (``UNKNOWN_EVENT`` or ``MALFORMED_INPUT``); nothing else escapes.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Callable, Mapping
 from typing import Final
@@ -64,6 +65,7 @@ __all__ = [
     "MAX_ID_LENGTH",
     "PARSER_BY_NAME",
     "ParseProblem",
+    "call_info",
     "canonical_event_name",
     "event_name",
     "from_daily",
@@ -73,6 +75,8 @@ __all__ = [
 #: Longest session id, endpoint or participant id accepted (Daily's are UUIDs or SIP URIs).
 MAX_ID_LENGTH: Final = 1024
 _MAX_NAME_LENGTH: Final = 64
+#: Longest ``details`` of a dial-out error kept (as JSON text).
+_MAX_DETAILS: Final = 16_384
 
 
 class ParseProblem(Exception):
@@ -136,12 +140,34 @@ def _session(data: Mapping[str, object], event: str, *, required: bool = True) -
     return _id(data, event, "sessionId", *_SESSION_KEYS, required=required)
 
 
+#: The payload keys of a dial-out's info, in ``CallInfo`` order (daily-js's spelling).
+_INFO_NAMES: Final = ("destination", "userId", "callerId", "room")
+_INFO_KEYS: Final = (
+    ("destination",),
+    ("userId", "user_id"),
+    ("callerId", "caller_id"),
+    ("room", "roomName", "room_name"),
+)
+
+
+def call_info(data: Mapping[str, object], event: str) -> tuple[str | None, str | None, str | None, str | None] | None:
+    """What a dial-out payload says of the call: ``(destination, user_id, caller_id, room)``, or ``None``."""
+    values = tuple(_id(data, event, keys[0], *keys, required=False) for keys in _INFO_KEYS)
+    return None if values == (None, None, None, None) else values  # type: ignore[return-value]
+
+
+#: The keys of daily-python's progress payloads; with nothing else, there is nothing more to read.
+_PLAIN: Final = frozenset({"sessionId", "actionTraceId"})
+
+
 def _progress(
-    cls: type[DialoutConnected | DialoutAnswered | DialoutStopped | DialinStopped],
+    cls: type[DialoutConnected | DialoutAnswered | DialoutStopped | DialinStopped], *, required: bool = True
 ) -> Callable[[str, object], DailyEvent]:
-    """The parser of an event carrying a required ``sessionId`` and an optional ``sipCallId``."""
+    """The parser of an event carrying a ``sessionId``, an optional ``sipCallId`` and, for a dial-out, its info."""
     new = object.__new__
-    set_session, set_call = slot_setters(cls)
+    setters = slot_setters(cls)
+    set_session, set_call = setters[0], setters[1]
+    set_info = setters[2] if len(setters) > 2 else None
 
     def parse(event: str, raw: object) -> DailyEvent:
         # The hottest parser (one per ringing, answer and hang-up), kept flat: the fast
@@ -149,16 +175,17 @@ def _progress(
         data = raw if type(raw) is dict and "payload" not in raw else _object(event, raw)
         session_id = data.get("sessionId")
         if type(session_id) is not str or not 0 < len(session_id) <= MAX_ID_LENGTH:
-            session_id = _session(data, event)
-        call_id = data.get("sipCallId")
-        if call_id is None:
-            if "sip_call_id" in data:
-                call_id = _sip_call_id_slow(data, event)
-        elif type(call_id) is not str or not 0 < len(call_id) <= MAX_ID_LENGTH:
-            call_id = _sip_call_id_slow(data, event)
+            session_id = _session(data, event, required=required)
         obj = new(cls)  # fields set through their slots: see dialfsm._slots
         set_session(obj, session_id)
-        set_call(obj, call_id)
+        if len(data) <= 2 and _PLAIN.issuperset(data):  # daily-python's payload: no call id, no info
+            set_call(obj, None)
+            if set_info is not None:
+                set_info(obj, None)
+        else:
+            set_call(obj, _sip_call_id(data, event))
+            if set_info is not None:
+                set_info(obj, call_info(data, event))
         return obj  # no typing.cast(): it is a call per event
 
     return parse
@@ -175,11 +202,38 @@ def _sip_call_id_slow(data: Mapping[str, object], event: str) -> str | None:
     return _id(data, event, "sipCallId", *_SIP_CALL_ID_KEYS, required=False)
 
 
+def _details(data: Mapping[str, object], event: str) -> tuple[str | None, str | None]:
+    """daily-js's ``details`` of a ``dialout-error`` as canonical JSON text, and the destination it names."""
+    details = data.get("details")
+    if details is None:
+        return None, None
+    if not isinstance(details, Mapping):
+        raise ParseProblem(
+            AnomalyCode.MALFORMED_INPUT, f"{event}: details must be an object, got {short_repr(details)}"
+        )
+    try:
+        text = json.dumps(details, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ParseProblem(
+            AnomalyCode.MALFORMED_INPUT, f"{event}: details are not JSON: {short_repr(str(exc))}"
+        ) from None
+    if len(text) > _MAX_DETAILS:
+        raise ParseProblem(AnomalyCode.MALFORMED_INPUT, f"{event}: details are {len(text)} chars (max {_MAX_DETAILS})")
+    destination = details.get("destination")
+    return text, destination if isinstance(destination, str) and 0 < len(destination) <= MAX_ID_LENGTH else None
+
+
 def _dialout_error(event: str, raw: object) -> DailyEvent:
     data = _object(event, raw)
+    details, destination = _details(data, event)
+    info = call_info(data, event)
+    if destination is not None and (info is None or info[0] is None):
+        info = (destination, *(info or (None, None, None))[1:])
     return DialoutError(
         session_id=_session(data, event, required=False),
         error_msg=_text(data, event, "errorMsg", *_ERROR_KEYS, required=False),
+        info=info,
+        details=details,
     )
 
 
@@ -188,6 +242,7 @@ def _dialout_warning(event: str, raw: object) -> DailyEvent:
     return DialoutWarning(
         session_id=_session(data, event, required=False),
         error_msg=_text(data, event, "errorMsg", *_ERROR_KEYS, required=False),
+        info=call_info(data, event),
     )
 
 
@@ -215,10 +270,11 @@ def _dialin_connected(event: str, raw: object) -> DailyEvent:
         absent = sip_from is None and "sip_from" not in data
         sip_from = None if absent else _text(data, event, "sipFrom", "sipFrom", "sip_from", required=False)
     obj = object.__new__(DialinConnected)  # fields set through their slots: see dialfsm._slots
-    set_session, set_from, set_call = _SET_DIALIN_CONNECTED
+    set_session, set_from, set_call, set_room = _SET_DIALIN_CONNECTED
     set_session(obj, session_id)
     set_from(obj, sip_from)
     set_call(obj, _sip_call_id(data, event))
+    set_room(obj, _id(data, event, "room", "room", "roomName", "room_name", required=False) if "room" in data else None)
     return obj
 
 
@@ -294,7 +350,7 @@ def _left_meeting(event: str, raw: object) -> DailyEvent:
 _PARSERS: Final[Mapping[str, Callable[[str, object], DailyEvent]]] = {
     "dialout-connected": _progress(DialoutConnected),
     "dialout-answered": _progress(DialoutAnswered),
-    "dialout-stopped": _progress(DialoutStopped),
+    "dialout-stopped": _progress(DialoutStopped, required=False),
     "dialout-error": _dialout_error,
     "dialout-warning": _dialout_warning,
     "dialin-ready": _dialin_ready,
@@ -378,8 +434,15 @@ def to_daily(event: DailyEvent) -> dict[str, object]:
     """
     if isinstance(event, (ParticipantJoined, ParticipantLeft)):
         return {"participant": {"session_id": event.participant_id}}
-    return {
-        _CAMEL.get(field.name, field.name): value
-        for field in attrs.fields(type(event))
-        if (value := getattr(event, field.name)) is not None
-    }
+    payload: dict[str, object] = {}
+    for field in attrs.fields(type(event)):
+        value = getattr(event, field.name)
+        if value is None:
+            continue
+        if field.name == "info":  # (destination, user_id, caller_id, room): daily-js's own keys
+            payload.update({key: v for key, v in zip(_INFO_NAMES, value, strict=True) if v is not None})
+        elif field.name == "details":
+            payload["details"] = json.loads(value)
+        else:
+            payload[_CAMEL.get(field.name, field.name)] = value
+    return payload

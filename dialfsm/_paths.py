@@ -26,8 +26,9 @@ from typing import Any, Final
 
 import attrs
 
-from dialfsm._coverage import transition_pairs, transition_rows
+from dialfsm._coverage import transition_pairs, transition_rows, untimed_entry
 from dialfsm._machine import TABLES
+from dialfsm._policy import Timeouts
 from dialfsm._replay import feed_record
 from dialfsm._table import Input, InputKind, Row, SessionKind, State, Table
 from dialfsm._tracker import CallTracker
@@ -35,6 +36,7 @@ from dialfsm._tracker import CallTracker
 __all__ = [
     "PATH_PHONE_NUMBER",
     "PATH_SESSION_ID",
+    "PATH_TIMEOUTS",
     "TablePath",
     "pair_cover",
     "path_records",
@@ -47,6 +49,9 @@ __all__ = [
 PATH_SESSION_ID: Final = "00000000-0000-4000-8000-00000000a7e5"
 #: The number every generated dial-out calls (a fictional NANP number).
 PATH_PHONE_NUMBER: Final = "+15555550100"
+#: The timeouts a path's tracker runs with: the defaults, plus the opt-in ``max_call`` (so its rows
+#: can be taken too).  Replay a path's log with ``CallTracker(timeouts=PATH_TIMEOUTS)``.
+PATH_TIMEOUTS: Final = Timeouts(max_call=3600.0)
 _START_ERROR_TEXT: Final = "Dialout(Properties(UnknownCallClientError))"
 _ERROR_TEXT: Final = "SIP 503 Service Unavailable"
 
@@ -83,8 +88,13 @@ class TablePath:
         return "".join(json.dumps(record) + "\n" for record in self.records)
 
 
-def _event_record(input_: Input, session_id: str) -> dict[str, Any]:
+def _event_record(input_: Input, session_id: str, *, entry: bool = False) -> dict[str, Any]:
     name = input_.value
+    if entry and input_.value.startswith("dialout-"):  # a dial-out started elsewhere: a webhook adopts it
+        payload: dict[str, Any] = {"session_id": session_id}
+        if input_ is Input.DIALOUT_ERROR:
+            payload["error_msg"] = _ERROR_TEXT
+        return {"event": name.replace("-", ".", 1), "data": payload}
     if input_ is Input.LEFT_MEETING:
         return {"event": name, "data": {}}
     if input_ in (Input.PARTICIPANT_JOINED, Input.PARTICIPANT_LEFT):
@@ -92,6 +102,8 @@ def _event_record(input_: Input, session_id: str) -> dict[str, Any]:
     data: dict[str, Any] = {"sessionId": session_id}
     if input_ in (Input.DIALOUT_ERROR, Input.DIALIN_ERROR):
         data["errorMsg"] = _ERROR_TEXT
+    if input_ is Input.DIALIN_ERROR and entry:
+        data["type"] = "start-failed"  # it never connected: the error creates the dial-in
     if input_ is Input.DTMF_EVENT:
         data["tone"] = "1"
     return {"event": name, "data": data}
@@ -128,7 +140,7 @@ def path_records(rows: Sequence[Row], session_id: str = PATH_SESSION_ID) -> tupl
     followed by its successful completion (which gives the session its id)
     unless the next row reads ``start_dialout.error`` or ``start_timeout``.
     """
-    tracker = CallTracker()
+    tracker = CallTracker(timeouts=PATH_TIMEOUTS)
     records: list[dict[str, Any]] = []
 
     def emit(record: dict[str, Any]) -> None:
@@ -141,7 +153,7 @@ def path_records(rows: Sequence[Row], session_id: str = PATH_SESSION_ID) -> tupl
     for index, row in enumerate(rows):
         kind = row.input.kind
         if kind is InputKind.EVENT:
-            emit(_event_record(row.input, session_id))
+            emit(_event_record(row.input, session_id, entry=index == 0))
         elif kind is InputKind.CALL:
             emit(_call_record(row.input, session_id))
         elif kind is InputKind.COMPLETION:
@@ -166,16 +178,24 @@ def _path(table: Table, rows: Sequence[Row]) -> TablePath:
 
 
 def _bfs(table: Table) -> dict[State, tuple[Row, ...]]:
-    """The shortest row sequence to each reachable state (ties broken by table order)."""
+    """The shortest row sequence to each reachable state (ties broken by table order).
+
+    Through a session the bot placed (or a caller), whose timers run, wherever one reaches
+    the state: an adopted dial-out's first row only where nothing else does.
+    """
     found: dict[State, tuple[Row, ...]] = {table.initial: ()}
     queue = deque([table.initial])
     rows = transition_rows(table)
+    timed = [row for row in rows if not untimed_entry(table, row)]
     while queue:
         state = queue.popleft()
-        for row in rows:
+        for row in timed:
             if row.source == state and row.dest is not None and row.dest not in found:
                 found[row.dest] = (*found[state], row)
                 queue.append(row.dest)
+    for row in rows:
+        if untimed_entry(table, row) and row.dest is not None and row.dest not in found:
+            found[row.dest] = (row,)
     return found
 
 
@@ -218,7 +238,7 @@ def transition_cover(kind: SessionKind | str) -> tuple[TablePath, ...]:
     prefixes = _bfs(table)
     candidates = []
     for row in transition_rows(table):
-        rows = (*prefixes[row.source], row)
+        rows = (row,) if untimed_entry(table, row) else (*prefixes[row.source], row)
         candidates.append((rows, frozenset(rows)))
     return tuple(_path(table, rows) for rows in _greedy(candidates))
 
@@ -229,6 +249,6 @@ def pair_cover(kind: SessionKind | str) -> tuple[TablePath, ...]:
     prefixes = _bfs(table)
     candidates = []
     for first, second in transition_pairs(table):
-        rows = (*prefixes[first.source], first, second)
+        rows = (first, second) if untimed_entry(table, first) else (*prefixes[first.source], first, second)
         candidates.append((rows, frozenset(itertools.pairwise(rows))))
     return tuple(_path(table, rows) for rows in _greedy(candidates))

@@ -16,10 +16,11 @@ from typing import Any, TypeAlias
 
 import attrs
 
-from dialfsm._errors import ErrorCode
+from dialfsm._errors import TRANSIENT_CODES, ErrorCode
 from dialfsm._session import Session
 from dialfsm._settings import DialoutSettings
-from dialfsm._table import DialoutState, Outcome, SessionKind
+from dialfsm._slots import loads_older_pickles
+from dialfsm._table import DialoutState, Origin, Outcome, SessionKind
 
 __all__ = ["Effect", "RetryDialout", "RetryPolicy", "StopCall", "Timeouts", "retry_for"]
 
@@ -31,6 +32,7 @@ def _seconds(_: object, attribute: attrs.Attribute[Any], value: float | None) ->
         raise ValueError(f"{attribute.name} must be finite (use None to disable it)")
 
 
+@loads_older_pickles
 @attrs.frozen(kw_only=True)
 class Timeouts:
     """How long a dial-out may stay in a state before the tracker acts (seconds; ``None`` disables one).
@@ -43,12 +45,24 @@ class Timeouts:
             ``stopping`` and asks the bot to stop it (a :class:`StopCall` effect); it ends
             ``not_answered``.  Twilio's no-answer default is 60 s.
         stop: ``stopping`` with no ``dialout-stopped``: taken as ``stopped``.
+        join: A dial-in ``connected`` whose caller never joins (no ``participant-joined``,
+            media never flowing): ``error`` / ``failed``.
+        max_call: Opt-in (``None`` by default: real calls are long): a bound on a whole
+            call from its start.  An answered dial-out is then stopped like a ring timeout
+            (the bot is asked to hang up); a joined dial-in, which the bot cannot hang up, is
+            taken as stopped.
+
+    Every state before a call is answered (or joined) arms one of these by default, so a call
+    Daily stops talking about still ends; the timers of a dial-out started elsewhere (adopted)
+    or of a transfer's new leg never run.
 
     """
 
     start: float | None = attrs.field(default=20.0, validator=_seconds)
     ring: float | None = attrs.field(default=60.0, validator=_seconds)
     stop: float | None = attrs.field(default=10.0, validator=_seconds)
+    join: float | None = attrs.field(default=30.0, validator=_seconds)
+    max_call: float | None = attrs.field(default=None, validator=_seconds)
 
 
 def _positive_int(_: object, attribute: attrs.Attribute[Any], value: int) -> None:
@@ -61,13 +75,15 @@ def _non_negative(_: object, attribute: attrs.Attribute[Any], value: float) -> N
         raise ValueError(f"{attribute.name} must be a finite number >= 0, got {value!r}")
 
 
+@loads_older_pickles
 @attrs.frozen(kw_only=True)
 class RetryPolicy:
     """When a failed dial-out is worth another attempt, and after how long.
 
     A dial-out is retried when it ends ``rejected`` or ``failed`` (never after it
-    was answered), its ``error_code`` is in ``retry_on`` (transient: no workers,
-    timeouts, unknown engine errors; never ``NOT_ALLOWED`` or ``INVALID_SETTINGS``),
+    was answered), its ``error_code`` is in ``retry_on`` (by default the transient
+    codes: ``TEMPORARILY_NOT_AVAILABLE`` and ``UNKNOWN``; never ``NOT_ALLOWED``,
+    ``NOT_IN_CALL``, ``DIALOUT_IN_PROGRESS``, ``INVALID_SETTINGS``, ``BUSY`` or ``DECLINED``),
     and fewer than ``max_attempts`` attempts were made.  The delay before attempt
     ``n + 1`` is ``min(max_delay, base_delay * multiplier ** (n - 1))``, times a
     random factor in ``[1 - jitter, 1 + jitter]`` drawn from a generator seeded
@@ -90,9 +106,7 @@ class RetryPolicy:
     max_delay: float = attrs.field(default=30.0, validator=_non_negative)
     jitter: float = attrs.field(default=0.1, validator=_non_negative)
     seed: int | None = None
-    retry_on: frozenset[ErrorCode] = attrs.field(
-        default=frozenset({ErrorCode.TEMPORARILY_NOT_AVAILABLE, ErrorCode.UNKNOWN}), converter=frozenset
-    )
+    retry_on: frozenset[ErrorCode] = attrs.field(default=TRANSIENT_CODES, converter=frozenset)
 
     def delay(self, attempt: int, rng: random.Random) -> float:
         """Seconds to wait before attempt ``attempt + 1`` (``attempt`` is the one that failed)."""
@@ -105,6 +119,7 @@ class RetryPolicy:
         return max(0.0, base)
 
 
+@loads_older_pickles
 @attrs.frozen(kw_only=True)
 class StopCall:
     """The tracker asks the bot to stop a dial-out at Daily (the ring timeout passed).
@@ -121,8 +136,12 @@ class StopCall:
     reason: str
     #: The ref of the stop the tracker registered, to report its completion with.
     ref: str | None = None
+    #: Send it although the session has ended: a start that completed after its watchdog
+    #: gave up on it may be ringing (``reason="start_timeout"``).
+    after_end: bool = False
 
 
+@loads_older_pickles
 @attrs.frozen(kw_only=True)
 class RetryDialout:
     """The tracker suggests another attempt of a failed dial-out.
@@ -155,13 +174,14 @@ Effect: TypeAlias = StopCall | RetryDialout
 def retry_for(session: Session, policy: RetryPolicy, rng: random.Random, now: float | None) -> RetryDialout | None:
     """The retry ``policy`` suggests for ``session``, which just ended; ``None`` if it suggests none.
 
-    A dial-out is retried when it ended ``rejected`` or ``failed`` with an error code in
+    A dial-out this tracker's bot placed is retried when it ended ``rejected`` or ``failed`` with an error code in
     ``policy.retry_on``, was never answered, was not hung up by the bot (or the ring
     timeout on its behalf: no redial after a hang-up), has settings to place it again,
     and made fewer than ``policy.max_attempts`` attempts.  Draws from ``rng`` only then.
     """
     if (
         session.kind is not SessionKind.DIALOUT
+        or session.origin is not Origin.BOT
         or session.outcome not in (Outcome.REJECTED, Outcome.FAILED)
         or session.error_code not in policy.retry_on
         or session.attempt >= policy.max_attempts

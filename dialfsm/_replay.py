@@ -116,6 +116,17 @@ def _report(
             "error": s.error,
             "attempt": s.attempt,
             "retry_of": None if s.previous is None else s.previous.index,
+            "origin": s.origin.value,
+            "started_at": s.started_at,
+            "answered_at": s.answered_at,
+            "ended_at": s.ended_at,
+            "duration": s.duration,
+            "talk_time": s.talk_time,
+            "destination": s.destination,
+            "caller_id": s.caller_id,
+            "room": s.room,
+            "transferred_from": None if s.transferred_from is None else s.transferred_from.index,
+            "retry_pending": s.retry_pending,
         }
         for s in tracker
     ]

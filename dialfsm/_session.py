@@ -8,6 +8,7 @@ for reading.  Entries are rebuilt from the rows the journal keeps
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, NamedTuple
 
@@ -134,11 +135,14 @@ class Session:
     """
 
     __slots__ = (
+        "_answered_at",
         "_deadline",
         "_dispatch",
         "_dtmf",
+        "_ended_at",
         "_error",
         "_error_code",
+        "_extra",
         "_history",
         "_live_transfers",
         "_model",
@@ -148,6 +152,7 @@ class Session:
         "_session_id",
         "_settings",
         "_start_ref",
+        "_started_at",
         "_state",
         "_states",
         "_stop_requested",
@@ -202,6 +207,13 @@ class Session:
         self._owner: object = None  # the tracker that created it
         self._start_ref: str | None = None
         self._origin = Origin.BOT if kind is SessionKind.DIALOUT else Origin.CALLER
+        self._started_at: float | None = None
+        self._answered_at: float | None = None
+        self._ended_at: float | None = None
+        # What few sessions have, made on first use (keeps every session small): "destination",
+        # "caller_id", "room" (from payloads), "details" (the last error's), "transferred_from",
+        # "transferred_to", "legs" (transfer legs still expected), "retry" (the RetryDialout suggested).
+        self._extra: dict[str, Any] | None = None
         self.attempt = 1
         self.previous = None
         self.next_attempt = None
@@ -215,6 +227,100 @@ class Session:
     def origin(self) -> Origin:
         """Where the call came from: placed by this tracker's bot, adopted, a transfer's new leg, or a caller."""
         return self._origin
+
+    @property
+    def started_at(self) -> float | None:
+        """When the call started (the ``t`` of its first input, on the inputs' clock), if a time was known."""
+        return self._started_at
+
+    @property
+    def answered_at(self) -> float | None:
+        """When it was answered (a dial-in: its caller joined), if it was and a time was known."""
+        return self._answered_at
+
+    @property
+    def ended_at(self) -> float | None:
+        """When it ended, if it has and a time was known."""
+        return self._ended_at
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from start to end (to the tracker's latest time while live); ``None`` without times."""
+        end = self._ended_at
+        if end is None and self._outcome is None:
+            owner_now = getattr(self._owner, "_now", None)
+            end = owner_now if isinstance(owner_now, float) else None
+        return None if end is None or self._started_at is None else max(0.0, end - self._started_at)
+
+    @property
+    def talk_time(self) -> float | None:
+        """Seconds from the answer (dial-in: the join) to the end, or to the latest time while live.
+
+        ``None`` if the call was never answered.
+        """
+        if self._answered_at is None:
+            return None
+        end = self._ended_at
+        if end is None and self._outcome is None:
+            owner_now = getattr(self._owner, "_now", None)
+            end = owner_now if isinstance(owner_now, float) else None
+        return None if end is None else max(0.0, end - self._answered_at)
+
+    def _get(self, key: str) -> Any:
+        return None if self._extra is None else self._extra.get(key)
+
+    @property
+    def destination(self) -> str | None:
+        """Who was dialled: the settings' phone number or SIP URI, else a payload's ``destination``."""
+        settings = self._settings
+        if settings is not None:
+            return settings.phone_number or settings.sip_uri
+        found: str | None = self._get("destination")
+        return found
+
+    @property
+    def caller_id(self) -> str | None:
+        """The caller id: a dial-out's ``callerId`` (settings or payload), a dial-in's SIP From."""
+        settings = self._settings
+        if settings is not None and settings.caller_id is not None:
+            return settings.caller_id
+        found: str | None = self._get("caller_id")
+        return found
+
+    @property
+    def room(self) -> str | None:
+        """The Daily room, when a payload named it (webhooks do)."""
+        found: str | None = self._get("room")
+        return found
+
+    @property
+    def error_details(self) -> dict[str, Any] | None:
+        """The last error event's ``details`` (``destination``, ``sipHeaders``...), as Daily sent them."""
+        text = self._get("details")
+        return None if text is None else json.loads(text)
+
+    @property
+    def transferred_from(self) -> Session | None:
+        """For a transfer's new leg (origin ``transfer``), the session it was transferred from."""
+        found: Session | None = self._get("transferred_from")
+        return found
+
+    @property
+    def transferred_to(self) -> Session | None:
+        """The newest leg a SIP call transfer of this session created, once its events came."""
+        found: Session | None = self._get("transferred_to")
+        return found
+
+    @property
+    def retry_pending(self) -> bool:
+        """Whether the retry policy suggested another attempt that has not started (nor been withdrawn)."""
+        return self._get("retry") is not None and self.next_attempt is None
+
+    @property
+    def retry_not_before(self) -> float | None:
+        """When the suggested retry is due (on the inputs' clock), while :attr:`retry_pending`."""
+        retry = self._get("retry") if self.next_attempt is None else None
+        return None if retry is None else retry.not_before
 
     @property
     def state(self) -> State:
@@ -308,6 +414,8 @@ class Session:
         fields = dict(state[1]) if isinstance(state, tuple) else dict(state)  # type: ignore[call-overload]
         fields.pop("_answered", None)  # derived from the states since 0.2
         fields.setdefault("_origin", Origin.BOT if fields["kind"] is SessionKind.DIALOUT else Origin.CALLER)
+        for name in ("_started_at", "_answered_at", "_ended_at", "_extra"):
+            fields.setdefault(name, None)
         if "retry" in fields:
             fields["next_attempt"] = fields.pop("retry")
         fields.pop("_dispatch", None)

@@ -20,7 +20,14 @@ from typing import Any
 
 import attrs
 
-__all__ = ["SlotBypassError", "fields_getter", "fields_maker", "one_field_maker", "slot_setters"]
+__all__ = [
+    "SlotBypassError",
+    "fields_getter",
+    "fields_maker",
+    "loads_older_pickles",
+    "one_field_maker",
+    "slot_setters",
+]
 
 
 class SlotBypassError(TypeError):
@@ -61,7 +68,7 @@ def fields_maker(cls: type[Any]) -> Callable[[tuple[Any, ...]], object]:
     """A constructor from the field values in order: ``make(values) == cls(**dict(zip(names, values)))``."""
     setters = slot_setters(cls)
     new = object.__new__
-    if len(setters) == 2:  # most events: unrolled, as a loop costs more than the rest of reading an entry
+    if len(setters) == 2:  # unrolled, as a loop costs more than the rest of reading an entry
         first, second = setters
 
         def make_two(values: tuple[Any, ...]) -> object:
@@ -71,9 +78,23 @@ def fields_maker(cls: type[Any]) -> Callable[[tuple[Any, ...]], object]:
             return obj
 
         return make_two
+    if len(setters) == 3:  # most events (a dial-out's: session id, call id, info): unrolled too
+        one, two, three = setters
+
+        def make_three(values: tuple[Any, ...]) -> object:
+            obj = new(cls)
+            one(obj, values[0])
+            two(obj, values[1])
+            three(obj, values[2] if len(values) > 2 else None)  # a row kept before the third field existed
+            return obj
+
+        return make_three
+
+    defaults = tuple(f.default for f in attrs.fields(cls))
 
     def make(values: tuple[Any, ...]) -> object:
         obj = new(cls)
+        values = values + defaults[len(values) :]  # a row kept before the last fields existed
         for set_field, value in zip(setters, values, strict=True):
             set_field(obj, value)
         return obj
@@ -90,3 +111,24 @@ def fields_getter(cls: type[Any]) -> Callable[[Any], tuple[Any, ...]]:
         (name,) = names
         return lambda obj: (getattr(obj, name),)
     return lambda obj: ()
+
+
+def loads_older_pickles(cls: type[Any]) -> type[Any]:
+    """Make ``cls`` (a slotted attrs class) load pickles made before some of its fields existed: they get defaults.
+
+    attrs' own ``__setstate__`` sets the fields the pickle has and leaves the others unset, which
+    fails later, far from the cause.  Every field added since a release must have a default.
+    """
+    fields = attrs.fields(cls)
+    original = cls.__setstate__
+
+    def __setstate__(self: Any, state: Any) -> None:  # noqa: N807
+        original(self, state)
+        for field in fields:
+            try:
+                getattr(self, field.name)
+            except AttributeError:
+                object.__setattr__(self, field.name, field.default)
+
+    cls.__setstate__ = __setstate__
+    return cls

@@ -32,16 +32,17 @@ from dialfsm._machine import TABLES
 from dialfsm._policy import Effect, RetryDialout, RetryPolicy, StopCall, Timeouts
 from dialfsm._session import Session
 from dialfsm._settings import parse_dialout_settings
-from dialfsm._step import bind
-from dialfsm._table import DialinState, DialoutState, Input, InputKind, Outcome, SessionKind
+from dialfsm._step import bind, extra
+from dialfsm._table import DialinState, DialoutState, Input, InputKind, Origin, Outcome, SessionKind
 from dialfsm._timers import TimerHeap
 
 __all__ = ["FORMAT", "VERSION", "restore", "snapshot"]
 
 #: The ``format`` field of every snapshot.
 FORMAT: Final = "dialfsm.snapshot"
-#: The snapshot format version this dialfsm writes and the newest it reads.
-VERSION: Final = 1
+#: The snapshot format version this dialfsm writes and the newest it reads (1: dialfsm 0.1.0's, read too;
+#: 2 adds each session's origin, times and links, the transfer legs expected, and the adoption option).
+VERSION: Final = 2
 
 _Core = TypeVar("_Core", bound=TrackerCore)
 
@@ -69,6 +70,8 @@ def snapshot(core: TrackerCore) -> dict[str, Any]:
         },
         "start_refs": {ref: s.index for ref, s in core._start_refs.items()},
         "endpoints": list(core._endpoints),
+        "awaiting_legs": list(core._awaiting_legs),
+        "early_joins": list(core._early_joins),
         # A retry suggested for a session already forgotten (finished_limit) is not carried.
         "effects": [_effect_row(e) for e in core._effects if _named(e) in core._sessions.values()],
     }
@@ -136,12 +139,32 @@ def _session_row(s: Session, sessions: Mapping[int, Session]) -> dict[str, Any]:
         "attempt": s.attempt,
         "previous": _linked(s.previous, sessions),
         "retry": _linked(s.next_attempt, sessions),
+        "origin": s._origin.value,
+        "times": [s._started_at, s._answered_at, s._ended_at],
+        "extra": _extra_row(s, sessions),
     }
+
+
+#: The keys of ``Session._extra`` a snapshot keeps as they are (strings, numbers, flags).
+_PLAIN_EXTRA: Final = ("destination", "user_id", "caller_id", "room", "details", "legs", "left", "stop_on_id")
+#: The keys naming another session, kept as its index.
+_LINK_EXTRA: Final = ("transferred_from", "transferred_to")
+
+
+def _extra_row(s: Session, sessions: Mapping[int, Session]) -> dict[str, Any]:
+    """A session's rarely-set fields (the suggested retry is carried by the effects instead)."""
+    found = s._extra or {}
+    row: dict[str, Any] = {key: found[key] for key in _PLAIN_EXTRA if found.get(key) is not None}
+    row.update({key: _linked(found[key], sessions) for key in _LINK_EXTRA if found.get(key) is not None})
+    if found.get("guessed") is not None:
+        row["guessed"] = list(found["guessed"])
+    return row
 
 
 def _effect_row(effect: Effect) -> dict[str, Any]:
     if isinstance(effect, StopCall):
-        return {"type": "stop", "session": effect.session.index, "reason": effect.reason, "ref": effect.ref}
+        row = {"type": "stop", "session": effect.session.index, "reason": effect.reason, "ref": effect.ref}
+        return {**row, "after_end": True} if effect.after_end else row
     return {
         "type": "retry",
         "previous": effect.previous.index,
@@ -203,6 +226,7 @@ def _str_or_none(value: object) -> str | None:
 def _new_core(config: Mapping[str, Any], cls: type[_Core]) -> _Core:
     timeouts_row, retry_row = config["timeouts"], config["retry"]
     return cls(
+        adopt_unknown_dialouts=config.get("adopt_unknown_dialouts", "webhook"),
         max_dialouts=config["max_dialouts"],
         allow_dialout=bool(config["allow_dialout"]),
         engine=config["engine"],
@@ -240,6 +264,7 @@ def _restore(data: Mapping[str, Any], cls: type[_Core]) -> _Core:
         session = sessions[row["index"]]
         session.previous = None if row["previous"] is None else sessions[row["previous"]]
         session.next_attempt = None if row["retry"] is None else sessions[row["retry"]]
+        _restore_extra(row, session, sessions)
     core._sessions = dict(sorted(sessions.items()))
     _restore_indexes(data, core, sessions)
     return core
@@ -276,7 +301,27 @@ def _session(row: Mapping[str, Any], core: TrackerCore) -> Session:
     session._timer_seq = _int(row["timer_seq"])
     session._start_ref = _str_or_none(row["start_ref"])
     session._owner = core
+    if "origin" in row:  # version 2
+        session._origin = Origin(row["origin"])
+        session._started_at, session._answered_at, session._ended_at = (_float_or_none(v) for v in row["times"])
     return session
+
+
+def _restore_extra(row: Mapping[str, Any], session: Session, sessions: Mapping[int, Session]) -> None:
+    extra_row = row.get("extra") or {}
+    if not isinstance(extra_row, Mapping):
+        raise TypeError("a session's 'extra' must be an object")
+    found: dict[str, Any] = {}
+    for key in _PLAIN_EXTRA:
+        if key in extra_row:
+            found[key] = extra_row[key]
+    for key in _LINK_EXTRA:
+        if extra_row.get(key) is not None:
+            found[key] = sessions[extra_row[key]]
+    if extra_row.get("guessed") is not None:
+        history, states = extra_row["guessed"]
+        found["guessed"] = (_int(history), _int(states))
+    session._extra = found or None
 
 
 def _restore_indexes(data: Mapping[str, Any], core: TrackerCore, sessions: Mapping[int, Session]) -> None:
@@ -298,8 +343,12 @@ def _restore_indexes(data: Mapping[str, Any], core: TrackerCore, sessions: Mappi
             core._pending.register(call, sessions[index], _str_or_none(ref))
     core._start_refs = {_str(ref): sessions[i] for ref, i in data["start_refs"].items()}
     core._endpoints = {_str(e): None for e in data["endpoints"]}
+    core._awaiting_legs = {i: sessions[i] for i in data.get("awaiting_legs", ())}
+    core._early_joins = {_str(sid): None for sid in data.get("early_joins", ())}
     for effect in data["effects"]:
         core._effects.append(_effect(effect, sessions))
+        if isinstance(core._effects[-1], RetryDialout):
+            extra(core._effects[-1].previous)["retry"] = core._effects[-1]
     for session in live:
         core._timers.rearm(session)  # the saved arming order keeps ties between equal deadlines as they were
         if core._machines is not None:
@@ -310,7 +359,11 @@ def _effect(row: Mapping[str, Any], sessions: Mapping[int, Session]) -> Effect:
     if row["type"] == "stop":
         session = sessions[row["session"]]
         return StopCall(
-            session=session, session_id=session.session_id, reason=_str(row["reason"]), ref=_str_or_none(row.get("ref"))
+            session=session,
+            session_id=session.session_id,
+            reason=_str(row["reason"]),
+            ref=_str_or_none(row.get("ref")),
+            after_end=bool(row.get("after_end", False)),
         )
     if row["type"] == "retry":
         previous = sessions[row["previous"]]

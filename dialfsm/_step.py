@@ -25,10 +25,10 @@ several, :func:`record` for none).  It is a friend of :mod:`dialfsm._core`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Final
+from typing import Any, Final
 
 from dialfsm._core import TrackerCore
-from dialfsm._errors import classify_error
+from dialfsm._errors import ErrorCode, classify_error
 from dialfsm._inputs import TimerExpired
 from dialfsm._journal import CODE_ATOM, ENCODERS
 from dialfsm._machine import STEP_CODE
@@ -38,13 +38,16 @@ from dialfsm._settings import DialoutSettings
 from dialfsm._table import (
     ANSWERED_STATES,
     BY_HISTORY,
+    LEFT_BY_HISTORY,
     REVISED_BY_HISTORY,
+    TIMED_ORIGINS,
     AnomalyCode,
     Bookkeeping,
     DialinState,
     DialoutState,
     Disposition,
     Input,
+    Origin,
     Outcome,
     SessionKind,
     State,
@@ -56,17 +59,21 @@ from dialfsm._timers import disarm
 __all__ = [
     "BOOKKEEPERS",
     "apply_many",
+    "apply_sequence",
     "arm",
     "bind",
     "clock",
     "decide_outcome",
+    "extra",
     "fire_due",
     "forget",
+    "leg_expected",
     "new_session",
     "oldest_waiting",
     "record",
     "retime",
     "retire",
+    "sign_of_life",
     "step",
 ]
 
@@ -86,11 +93,11 @@ def step(
 
     The hot path, kept flat: one unpack of the cell, no call for what the cell
     says is not needed (no bookkeeping, no outcome; no timer to arm, or no time
-    known yet to arm it from, and none to disarm), and the journal row encoded
-    inline.  Returns the entry, which the caller hands back.
+    known yet to arm it from, and none to disarm; no watchdog armed), and the
+    journal row encoded inline.  Returns the entry, which the caller hands back.
     """
     before = session._state
-    disposition, after, outcome, code, has_row, kind, book, timer, ends_watch = session._dispatch[before][input_]
+    disposition, after, outcome, code, has_row, kind, book, timer, watch = session._dispatch[before][input_]
     if disposition is _ANOMALY:
         message: str | None = _anomaly_message(session, input_, code)
     else:
@@ -102,10 +109,10 @@ def step(
             session._states.append(after)
             if (timer is not None and (t is not None or core._now is not None)) or session._timer is not None:
                 retime(core, session, timer, t)
-        elif ends_watch:
-            disarm(session)  # the watchdog saw a sign of life
+        elif watch is not None and session._timer is watch.input:
+            sign_of_life(core, session, watch, t)
         if outcome is not None:
-            decide_outcome(core, session, outcome, after is not before)
+            decide_outcome(core, session, outcome, after is not before, t)
     name, line = _VALUE[input_], core._line
     entry = new_entry(
         JournalEntry, (seq, name, typed, disposition, code, message, t, line, session, before, after, None)
@@ -147,9 +154,21 @@ def _anomaly_message(session: Session, input_: Input, code: str | None) -> str:
 # --- sessions: created, bound to their id ---------------------------------------------------
 
 
-def new_session(core: TrackerCore, kind: SessionKind, settings: DialoutSettings | None = None) -> Session:
-    """A new live session of ``kind`` (``idle``) in ``core``: a dial-out the bot placed, a dial-in that came."""
+def extra(session: Session) -> dict[str, Any]:
+    """The session's dict of rarely-set fields, made on first use (see ``Session._extra``)."""
+    found = session._extra
+    if found is None:
+        found = session._extra = {}
+    return found
+
+
+def new_session(
+    core: TrackerCore, kind: SessionKind, settings: DialoutSettings | None = None, origin: Origin | None = None
+) -> Session:
+    """A new live session of ``kind`` (``idle``) in ``core``: a dial-out the bot placed (or ``origin``), a dial-in."""
     session = Session(kind, core._created, None, settings)
+    if origin is not None:
+        session._origin = origin
     core._created += 1
     session._owner = core
     core._sessions[session.index] = session
@@ -166,6 +185,10 @@ def bind(core: TrackerCore, session: Session, session_id: str) -> None:
     session._session_id = session_id
     core._by_id[session_id] = session
     core._waiting_for_id.pop(session.index, None)
+    if session._extra is not None and session._extra.get("stop_on_id") is not None:
+        reason, ref = session._extra.pop("stop_on_id")  # a stop asked for before Daily named the call
+        stop = StopCall(session=session, session_id=session_id, reason=reason, ref=ref, after_end=True)
+        core._effects.append(stop)
 
 
 def oldest_waiting(core: TrackerCore) -> Session | None:
@@ -176,30 +199,43 @@ def oldest_waiting(core: TrackerCore) -> Session | None:
 # --- outcomes and retiring ---------------------------------------------------------------
 
 
-def decide_outcome(core: TrackerCore, session: Session, outcome: object, entered: bool) -> None:
+def decide_outcome(core: TrackerCore, session: Session, outcome: object, entered: bool, t: float | None) -> None:
     """Set the outcome a row names (an :class:`Outcome`, or decided by history); retire a session that ended."""
-    if outcome == BY_HISTORY or (outcome == REVISED_BY_HISTORY and session._outcome is Outcome.TRANSFERRED):
+    if outcome == REVISED_BY_HISTORY and session._outcome is Outcome.TRANSFERRED and session._get("left"):
+        session._outcome = Outcome.ABANDONED  # the bot left, and the transfer it left behind failed
+    elif outcome == BY_HISTORY or (outcome == REVISED_BY_HISTORY and session._outcome is Outcome.TRANSFERRED):
         # Only a transfer that failed after the call stopped revises an outcome (``transferred``).
         session._outcome = stopped_outcome(
             answered=not ANSWERED_STATES[session.kind].isdisjoint(session._states),  # Session.answered, inline
             stop_requested=session._stop_requested,
             transfer_live=session._live_transfers > 0,
         )
+    elif outcome == LEFT_BY_HISTORY:  # the bot left: a transfer's legs were handed over, the rest dropped
+        handed_over = session._live_transfers > 0 or session._origin is Origin.TRANSFER
+        session._outcome = Outcome.TRANSFERRED if handed_over else Outcome.ABANDONED
+        if handed_over:
+            extra(session)["left"] = True
     elif outcome != REVISED_BY_HISTORY:
         session._outcome = outcome  # type: ignore[assignment]
     if entered:
-        retire(core, session)
+        retire(core, session, t)
 
 
-def retire(core: TrackerCore, session: Session) -> None:
+def retire(core: TrackerCore, session: Session, t: float | None = None) -> None:
     """``session`` just ended: it leaves the live sets, may be retried, and may push an old one out."""
     core._live.pop(session.index, None)
     session._deadline = session._timer = None  # disarm(), inline: once per session
+    when = t if t is not None else core._now
+    if when is not None:
+        session._ended_at = when
+        if session._started_at is None:
+            session._started_at = when
     policy = core.retry_policy
     if policy is not None and session.kind is SessionKind.DIALOUT:
         retry = retry_for(session, policy, core._rng, core._now)
         if retry is not None:
             core._effects.append(retry)
+            extra(session)["retry"] = retry
     core._waiting_for_id.pop(session.index, None)
     if core.finished_limit is not None:
         core._finished.append(session)
@@ -231,7 +267,18 @@ def forget(core: TrackerCore, gone: Session) -> None:
 
 
 def retime(core: TrackerCore, session: Session, timer: Timer | None, t: float | None) -> None:
-    """``session`` just entered a state: arm the state's ``timer`` (or none), which replaces any it had."""
+    """``session`` just entered a live state: note when, and arm the state's ``timer`` (or none) instead of any.
+
+    It is called when the state has a timer and a time is known, or a timer is armed: every
+    live state but ``idle`` has a timer, so this is where ``started_at`` and ``answered_at``
+    are stamped (``ended_at`` is stamped by :func:`retire`).
+    """
+    when = t if t is not None else core._now
+    if when is not None:
+        if session._started_at is None:
+            session._started_at = when
+        if session._answered_at is None and session._state in ANSWERED_STATES[session.kind]:
+            session._answered_at = when
     if timer is None:
         disarm(session)
     else:
@@ -239,13 +286,23 @@ def retime(core: TrackerCore, session: Session, timer: Timer | None, t: float | 
 
 
 def arm(core: TrackerCore, session: Session, timer: Timer, t: float | None) -> None:
-    """Arm ``timer`` on ``session``, which just entered its state, from ``t`` (else the tracker's time)."""
+    """Arm ``timer`` on ``session`` from ``t`` (else the tracker's time), or from the call's start (``from_start``)."""
     base = t if t is not None else core._now
+    if timer.from_start and session._started_at is not None:
+        base = session._started_at
     seconds = None if core.timeouts is None else getattr(core.timeouts, timer.timeout)
-    if seconds is None or base is None:  # disabled, or no time known yet: nothing to arm
-        disarm(session)
+    if seconds is None or base is None or session._origin not in TIMED_ORIGINS:
+        disarm(session)  # disabled, no time known yet, or a call the bot did not place: nothing to arm
         return
     core._timers.arm(session, timer.input, base + seconds)
+
+
+def sign_of_life(core: TrackerCore, session: Session, watch: Timer, t: float | None) -> None:
+    """A recorded event or completion while ``watch`` (a watchdog) is armed: it ends, and its successor is armed."""
+    if watch.after_sign_of_life is None:
+        disarm(session)
+    else:
+        arm(core, session, watch.after_sign_of_life, t)
 
 
 def clock(core: TrackerCore, now: float) -> None:
@@ -295,12 +352,18 @@ def record(
     return append(core, entry)
 
 
-def apply_many(
-    core: TrackerCore, sessions: list[Session], input_: Input, typed: object, t: float | None
+def apply_sequence(
+    core: TrackerCore, session: Session, inputs: tuple[tuple[Input, object], ...], t: float | None
 ) -> JournalEntry:
-    """Apply one input to several sessions (``left-meeting``): one entry, with a step per session."""
+    """Apply several inputs to one session as one journal entry (a join that came before its connect)."""
     seq = core._seq
-    steps = tuple(step(core, session, input_, typed, seq, t, False) for session in sessions)
+    steps = tuple(step(core, session, input_, typed, seq, t, False) for input_, typed in inputs)
+    return _combined(core, steps, inputs[0][0], inputs[0][1], t)
+
+
+def _combined(
+    core: TrackerCore, steps: tuple[JournalEntry, ...], input_: Input, typed: object, t: float | None
+) -> JournalEntry:
     overall, code, message = _RECORDED, None, None
     for one in steps:
         if one.disposition is _TRANSITION:
@@ -308,8 +371,17 @@ def apply_many(
             break
         if one.disposition is _ANOMALY and code is None:
             overall, code, message = _ANOMALY, one.code, one.message
-    entry = JournalEntry(seq, _VALUE[input_], typed, overall, code, message, t, core._line, parts=steps)
+    entry = JournalEntry(steps[0].seq, _VALUE[input_], typed, overall, code, message, t, core._line, parts=steps)
     return append(core, entry)
+
+
+def apply_many(
+    core: TrackerCore, sessions: list[Session], input_: Input, typed: object, t: float | None
+) -> JournalEntry:
+    """Apply one input to several sessions (``left-meeting``): one entry, with a step per session."""
+    seq = core._seq
+    steps = tuple(step(core, session, input_, typed, seq, t, False) for session in sessions)
+    return _combined(core, steps, input_, typed, t)
 
 
 # --- bookkeeping: one function per dialfsm._table.Bookkeeping --------------------------------
@@ -325,9 +397,29 @@ def _transfer_started(core: TrackerCore, session: Session, typed: object, after:
     return None
 
 
+def _call_transfer_started(core: TrackerCore, session: Session, typed: object, after: State) -> str | None:
+    session._live_transfers += 1
+    leg_expected(core, session, +1)
+    core._awaiting_legs[session.index] = session  # its new leg's events bind to a session of its own
+    return None
+
+
 def _transfer_failed(core: TrackerCore, session: Session, typed: object, after: State) -> str | None:
     session._live_transfers = max(0, session._live_transfers - 1)
     return _call_failed(core, session, typed, after)
+
+
+def _call_transfer_failed(core: TrackerCore, session: Session, typed: object, after: State) -> str | None:
+    leg_expected(core, session, -1)
+    return _transfer_failed(core, session, typed, after)
+
+
+def leg_expected(core: TrackerCore, session: Session, change: int) -> None:
+    """One transfer leg less (``change=-1``: it came, or its transfer failed) for ``session``."""
+    legs = max(0, (session._get("legs") or 0) + change)
+    extra(session)["legs"] = legs
+    if legs == 0:
+        core._awaiting_legs.pop(session.index, None)
 
 
 def _call_failed(core: TrackerCore, session: Session, typed: object, after: State) -> str | None:
@@ -335,14 +427,21 @@ def _call_failed(core: TrackerCore, session: Session, typed: object, after: Stat
     if not isinstance(text, str):
         return None
     if session._error is None or session._outcome is None:
-        session._error, session._error_code = text, classify_error(text)
+        call = getattr(getattr(typed, "call", None), "value", None)
+        session._error, session._error_code = text, classify_error(text, call=call)
     return text
 
 
 def _error_reported(core: TrackerCore, session: Session, typed: object, after: State) -> str:
     text = getattr(typed, "error_msg", None) or ""
+    details = getattr(typed, "details", None)
     if session._error is None or after in _ERROR_STATES:
-        session._error, session._error_code = text, classify_error(text)
+        code = classify_error(text)
+        if code is ErrorCode.UNKNOWN and details is not None:
+            code = classify_error(details)  # a SIP hang-up reason in the details' sipHeaders, say
+        session._error, session._error_code = text, code
+        if details is not None:
+            extra(session)["details"] = details
     return text
 
 
@@ -377,21 +476,58 @@ def _start_timed_out(core: TrackerCore, session: Session, typed: object, after: 
 
 def _ask_bot_to_stop(core: TrackerCore, session: Session, typed: object, after: State) -> str:
     # The tracker stops the call on the bot's behalf: a stop call now waits for its completion.
-    ref = f"ring_timeout#{core._seq}"
+    timer = getattr(typed, "timer", Input.RING_TIMEOUT)
+    reason = "max_call" if timer is Input.CALL_TIMEOUT else "ring_timeout"
+    _queue_stop(core, session, reason, after_end=False)
+    once = "" if session.session_id is not None else " (once Daily names it)"
+    if reason == "max_call":
+        return f"the call lasted {_seconds(core, 'max_call')} s (max_call): the bot is asked to stop it"
+    return f"no answer within {_seconds(core, 'ring')} s: the bot is asked to stop the call{once}"
+
+
+def _queue_stop(core: TrackerCore, session: Session, reason: str, *, after_end: bool) -> None:
+    """Register a stop the tracker asks for; a call Daily has not named yet is stopped once it is (:func:`bind`)."""
+    ref = f"{reason}#{core._seq}"
     core._pending.register(Input.STOP_DIALOUT, session, ref)
-    core._effects.append(StopCall(session=session, session_id=session.session_id, reason="ring_timeout", ref=ref))
-    return f"no answer within {_seconds(core, 'ring')} s: the bot is asked to stop the call"
+    if session.session_id is None:  # stop_dialout needs the id: the effect waits for it
+        extra(session)["stop_on_id"] = (reason, ref)
+        return
+    stop = StopCall(session=session, session_id=session.session_id, reason=reason, ref=ref, after_end=after_end)
+    core._effects.append(stop)
 
 
 def _stop_timed_out(core: TrackerCore, session: Session, typed: object, after: State) -> str:
     return f"no dialout-stopped within {_seconds(core, 'stop')} s: taken as stopped"
 
 
+def _join_timed_out(core: TrackerCore, session: Session, typed: object, after: State) -> str:
+    text = f"join timed out: no participant-joined within {_seconds(core, 'join')} s (the caller's media never flowed)"
+    session._error, session._error_code = text, classify_error(text)
+    return text
+
+
+def _call_timed_out(core: TrackerCore, session: Session, typed: object, after: State) -> str:
+    return f"the call lasted {_seconds(core, 'max_call')} s (max_call): taken as stopped"
+
+
+def _hang_up_given_up(core: TrackerCore, session: Session, typed: object, after: State) -> str | None:
+    if session._outcome is not Outcome.REJECTED or session._origin is not Origin.BOT or session.session_id is None:
+        return None  # not a start its watchdog gave up on: nothing can be ringing
+    _queue_stop(core, session, "start_timeout", after_end=True)
+    retry = session._get("retry")
+    if retry is not None and retry in core._effects:  # never two live calls: the retry is withdrawn
+        core._effects.remove(retry)
+        extra(session)["retry"] = None
+    return f"{session.session_id} started after the start watchdog gave up on it: the bot is asked to hang it up"
+
+
 #: The function carrying out each bookkeeping; it returns the step's message (a text, a tone) or ``None``.
 BOOKKEEPERS: Final[Mapping[Bookkeeping, Callable[[TrackerCore, Session, object, State], str | None]]] = {
     Bookkeeping.STOP_REQUESTED: _stop_requested,
     Bookkeeping.TRANSFER_STARTED: _transfer_started,
+    Bookkeeping.CALL_TRANSFER_STARTED: _call_transfer_started,
     Bookkeeping.TRANSFER_FAILED: _transfer_failed,
+    Bookkeeping.CALL_TRANSFER_FAILED: _call_transfer_failed,
     Bookkeeping.CALL_FAILED: _call_failed,
     Bookkeeping.ERROR_REPORTED: _error_reported,
     Bookkeeping.WARNING: _warning,
@@ -399,4 +535,7 @@ BOOKKEEPERS: Final[Mapping[Bookkeeping, Callable[[TrackerCore, Session, object, 
     Bookkeeping.START_TIMED_OUT: _start_timed_out,
     Bookkeeping.ASK_BOT_TO_STOP: _ask_bot_to_stop,
     Bookkeeping.STOP_TIMED_OUT: _stop_timed_out,
+    Bookkeeping.JOIN_TIMED_OUT: _join_timed_out,
+    Bookkeeping.CALL_TIMED_OUT: _call_timed_out,
+    Bookkeeping.HANG_UP_GIVEN_UP: _hang_up_given_up,
 }

@@ -45,13 +45,20 @@ machine lives in this file):
 * **Timers** (:data:`DIALOUT_TIMERS`, :data:`DIALIN_TIMERS`): the deadline
   each state arms when a session enters it, read from
   :class:`~dialfsm.Timeouts`; the tracker feeds the timer input when the
-  inputs' ``t`` (or ``advance(now)``) passes it.  Dial-outs:
-  ``start_timeout`` in ``connecting`` (no completion and no event since the
-  start; any event or completion the state records disarms it, "a sign of
-  life"), ``ring_timeout`` in ``connected`` (the tracker then asks the bot to
-  stop the call: outcome ``not_answered`` once stopped), ``stop_timeout`` in
-  ``stopping`` (no ``dialout-stopped`` came: taken as stopped).  Leaving a
-  state disarms its timer.
+  inputs' ``t`` (or ``advance(now)``) passes it.  Every state before the
+  answer (or the join) arms one by default, so a call Daily stops talking
+  about still ends.  Dial-outs: ``start_timeout`` in ``connecting`` until the
+  first sign of life (the completion or any event the state records), then
+  ``ring_timeout`` (counted from that sign of life) in ``connecting`` and
+  ``connected`` (the tracker then asks the bot to stop the call: outcome
+  ``not_answered`` once stopped), ``stop_timeout`` in ``stopping`` (no
+  ``dialout-stopped`` came: taken as stopped).  Dial-ins: ``join_timeout`` in
+  ``connected`` (the caller never joined: ``error`` / ``failed``).  Opt-in
+  (``Timeouts(max_call=...)``, counted from the start): ``call_timeout`` in
+  ``answered`` (stop asked for) and ``joined`` (taken as stopped).  Timers run
+  only for the origins in :data:`TIMED_ORIGINS` (the bot's dial-outs, callers'
+  dial-ins): a dial-out adopted from a webhook or a transfer's leg runs none.
+  Leaving a state disarms its timer.
 * **Bookkeeping** (:data:`BOOKKEEPING`): what an accepted input records on
   its session besides the state: a stop requested, a transfer started or
   failed, a warning, a DTMF tone, Daily's error text, a request to the bot to
@@ -65,8 +72,10 @@ Surprises Daily documents, and how each is treated
 * ``dialout-connected`` is not guaranteed: ``connecting -> answered`` is a row.
 * A failed ``start_dialout`` fires no ``dialout-error``: the completion's error
   is the input ``start_dialout.error`` (outcome ``rejected``).
-* ``dialout-error`` may carry no ``sessionId``; the tracker binds it to the
-  oldest dial-out still waiting for an id (routing, not a table matter).
+* ``dialout-error`` (and ``-warning``, ``-stopped``) may carry no
+  ``sessionId``; which session it is for is a routing matter
+  (:mod:`dialfsm._routing`: the only live dial-out, or the one its
+  destination names).
 * Events may arrive before the completion of the call that caused them; the
   completion then only confirms (rule 1 and the ``.ok`` rows).
 * ``dialin-ready`` fires once per SIP endpoint: it is room-level and handled by
@@ -74,7 +83,14 @@ Surprises Daily documents, and how each is treated
 * Warnings and received DTMF never change state; they are recorded.
 * Leaving the meeting drops every leg ("the Daily room terminates and any
   remaining PSTN legs drop"): ``left-meeting`` stops every live session with
-  outcome ``abandoned``.
+  outcome ``abandoned`` (:data:`LEFT_BY_HISTORY`), except the legs of a
+  transfer that succeeded or is in flight, which end ``transferred``: the
+  pipecat cold-transfer example leaves on the operator's answer, and the
+  caller and the operator talk on.
+* A ``dialin-error`` of type ``start-failed`` with no ``dialin-connected``
+  before it: ``idle -> error`` (``failed``).
+* A dial-out started elsewhere (adopted) enters from ``idle`` on whichever
+  event comes first.
 
 Decisions where Daily is silent (also in the README)
 ----------------------------------------------------
@@ -100,7 +116,14 @@ Decisions where Daily is silent (also in the README)
   answered (dial-in: joined), else ``cancelled`` if the bot asked to stop it,
   else ``not_answered``.  Once stopped, only a failed transfer's completion
   decides it again, and only a ``transferred`` outcome changes (rows marked
-  :data:`REVISED_BY_HISTORY`).
+  :data:`REVISED_BY_HISTORY`); a transfer that fails after the bot left
+  makes it ``abandoned``.
+* A start completing after its watchdog gave up (``error`` + ``start_dialout.ok``):
+  the state stays ``error``, the id is bound, and the bot is asked to hang
+  the call up (:attr:`Bookkeeping.HANG_UP_GIVEN_UP`); a retry queued for that
+  attempt is withdrawn.
+* The error code of a text is :func:`~dialfsm.classify_error`'s; which codes
+  are transient (retried by default) is :data:`~dialfsm.TRANSIENT_CODES`.
 """
 
 from __future__ import annotations
@@ -298,6 +321,8 @@ class Input(enum.StrEnum):
     START_TIMEOUT = "start_timeout"
     RING_TIMEOUT = "ring_timeout"
     STOP_TIMEOUT = "stop_timeout"
+    JOIN_TIMEOUT = "join_timeout"
+    CALL_TIMEOUT = "call_timeout"
 
     @property
     def kind(self) -> InputKind:
@@ -311,7 +336,9 @@ class Input(enum.StrEnum):
 
 
 _CALLS = frozenset({Input.START_DIALOUT, Input.STOP_DIALOUT, Input.SEND_DTMF, Input.SIP_CALL_TRANSFER, Input.SIP_REFER})
-_TIMERS = frozenset({Input.START_TIMEOUT, Input.RING_TIMEOUT, Input.STOP_TIMEOUT})
+_TIMERS = frozenset(
+    {Input.START_TIMEOUT, Input.RING_TIMEOUT, Input.STOP_TIMEOUT, Input.JOIN_TIMEOUT, Input.CALL_TIMEOUT}
+)
 _INPUT_KINDS: Final[Mapping[Input, InputKind]] = {
     i: InputKind.CALL
     if i in _CALLS
@@ -339,12 +366,59 @@ class Disposition(enum.StrEnum):
     JOURNALED = "journaled"
 
 
+class Bookkeeping(enum.StrEnum):
+    """What an accepted input records on its session besides the state (h2 names a side effect per row).
+
+    An input in an anomaly does none of this; a refused call neither.
+    """
+
+    #: The bot asked to stop the call (the outcome rules read it: ``cancelled``).
+    STOP_REQUESTED = "stop requested"
+    #: A SIP REFER started: it counts as live until its completion reports an error.
+    TRANSFER_STARTED = "transfer started"
+    #: A SIP call transfer started: live until its completion reports an error, and Daily will
+    #: dial a new leg, whose events go to a session of its own (origin ``transfer``).
+    CALL_TRANSFER_STARTED = "transfer started, a new leg expected"
+    #: A REFER's completion reported an error: no longer live; Daily's text is kept as for ``CALL_FAILED``.
+    TRANSFER_FAILED = "transfer failed"
+    #: A SIP call transfer's completion reported an error: no longer live, and no new leg expected.
+    CALL_TRANSFER_FAILED = "transfer failed, no leg expected"
+    #: A call's completion reported an error: its text becomes the session's error, unless the
+    #: session already has one and has ended.
+    CALL_FAILED = "call failed"
+    #: Daily's error event: its text (and its ``details``) becomes the session's error (unless
+    #: one is kept and this event ends nothing).
+    ERROR_REPORTED = "error reported"
+    #: A warning: its text is kept (``session.warnings``).
+    WARNING = "warning kept"
+    #: A tone pressed at the far end is kept (``session.dtmf``).
+    DTMF = "tone kept"
+    #: The start watchdog passed: the session's error says so (``TEMPORARILY_NOT_AVAILABLE``).
+    START_TIMED_OUT = "start timed out"
+    #: The ring timeout (or ``max_call``) passed: the tracker asks the bot to stop the call (a
+    #: ``StopCall`` effect and a stop waiting for its completion).
+    ASK_BOT_TO_STOP = "bot asked to stop"
+    #: The stop timeout passed: noted.
+    STOP_TIMED_OUT = "stop timed out"
+    #: The join timeout passed: the caller's media never flowed; the session's error says so.
+    JOIN_TIMED_OUT = "join timed out"
+    #: ``max_call`` passed on a dial-in: the bot cannot hang a dial-in up, so it is taken as stopped.
+    CALL_TIMED_OUT = "call timed out"
+    #: The start completed after the start watchdog gave up on it: the call may be ringing, so the
+    #: tracker binds its id, asks the bot to hang it up (a ``StopCall`` that is sent although the
+    #: session has ended), and withdraws the retry it had suggested (never two live calls).
+    HANG_UP_GIVEN_UP = "the call given up on is hung up"
+
+
 #: Marker for rows whose outcome is decided by :func:`stopped_outcome`.
 BY_HISTORY: Final = "by history"
 #: Marker for rows of a terminal state that decide the outcome again by :func:`stopped_outcome`,
 #: changing it only if it is ``transferred`` (a transfer that failed after the call stopped).
 REVISED_BY_HISTORY: Final = "revised by history"
-OutcomeSpec: TypeAlias = Outcome | Literal["by history", "revised by history"] | None
+#: Marker for rows that end a call because the bot left the room: ``transferred`` if a transfer
+#: is live (requested, and its completion reported no error), else ``abandoned``.
+LEFT_BY_HISTORY: Final = "left, by history"
+OutcomeSpec: TypeAlias = Outcome | Literal["by history", "revised by history", "left, by history"] | None
 
 
 @attrs.frozen(kw_only=True)
@@ -358,6 +432,8 @@ class Row:
         outcome: The outcome it sets, :data:`BY_HISTORY`, :data:`REVISED_BY_HISTORY`, or ``None``.
         anomaly: For rows recording a documented oddity, the anomaly code.
         note: Why the row exists; shown in diagrams and the README's table.
+        records: What the row records besides the state, when it differs from what its
+            input records everywhere (:data:`BOOKKEEPING`).
 
     """
 
@@ -367,6 +443,7 @@ class Row:
     outcome: OutcomeSpec = None
     anomaly: AnomalyCode | None = None
     note: str = ""
+    records: Bookkeeping | None = None
 
     @property
     def disposition(self) -> Disposition:
@@ -385,14 +462,25 @@ def _each(sources: Sources) -> tuple[State, ...]:
     return sources if isinstance(sources, tuple) else (sources,)
 
 
-def _t(source: Sources, input_: Input, dest: State, outcome: OutcomeSpec = None, note: str = "") -> tuple[Row, ...]:
+def _t(
+    source: Sources,
+    input_: Input,
+    dest: State,
+    outcome: OutcomeSpec = None,
+    note: str = "",
+    records: Bookkeeping | None = None,
+) -> tuple[Row, ...]:
     """Transition rows: ``input_`` moves ``source`` (one state or a group) to ``dest``."""
-    return tuple(Row(source=s, input=input_, dest=dest, outcome=outcome, note=note) for s in _each(source))
+    return tuple(
+        Row(source=s, input=input_, dest=dest, outcome=outcome, note=note, records=records) for s in _each(source)
+    )
 
 
-def _r(source: Sources, input_: Input, note: str = "", outcome: OutcomeSpec = None) -> tuple[Row, ...]:
+def _r(
+    source: Sources, input_: Input, note: str = "", outcome: OutcomeSpec = None, records: Bookkeeping | None = None
+) -> tuple[Row, ...]:
     """Recorded rows: ``input_`` is accepted in ``source`` (one state or a group) and moves nothing."""
-    return tuple(Row(source=s, input=input_, outcome=outcome, note=note) for s in _each(source))
+    return tuple(Row(source=s, input=input_, outcome=outcome, note=note, records=records) for s in _each(source))
 
 
 def _a(source: Sources, input_: Input, anomaly: AnomalyCode, note: str = "") -> tuple[Row, ...]:
@@ -400,24 +488,31 @@ def _a(source: Sources, input_: Input, anomaly: AnomalyCode, note: str = "") -> 
     return tuple(Row(source=s, input=input_, anomaly=anomaly, note=note) for s in _each(source))
 
 
-O, I = DialoutState, Input  # noqa: E741  (local shorthands keep the table readable)
+O, I, B = DialoutState, Input, Bookkeeping  # noqa: E741  (local shorthands keep the table readable)
 #: The dial-out states a call is live in, once placed (rows shared by all of them name this group).
 _PLACED = (O.CONNECTING, O.CONNECTED, O.ANSWERED, O.STOPPING)
 #: The dial-out states after Daily reported progress.
 _PROGRESSED = (O.CONNECTED, O.ANSWERED, O.STOPPING)
+_ADOPTED = "a dial-out started elsewhere (another process, the REST API), adopted from its first event"
 
 # fmt: off
 DIALOUT_TABLE: Final[tuple[Row, ...]] = (
-    # --- idle -------------------------------------------------------------
+    # --- idle: the bot places a call, or Daily reports one started elsewhere ----------------
     *_t(O.IDLE, I.START_DIALOUT, O.CONNECTING,
         note="startDialOut(): 'Initiates an outbound SIP or PSTN call from a Daily room.'"),
+    *_t(O.IDLE, I.DIALOUT_WARNING, O.CONNECTING, note=f"{_ADOPTED}: a warning says it exists"),
+    *_t(O.IDLE, I.DIALOUT_CONNECTED, O.CONNECTED, note=f"{_ADOPTED}: ringing"),
+    *_t(O.IDLE, I.DIALOUT_ANSWERED, O.ANSWERED, note=f"{_ADOPTED}: answered"),
+    *_t(O.IDLE, I.DIALOUT_STOPPED, O.STOPPED, BY_HISTORY, note=f"{_ADOPTED}: already over"),
+    *_t(O.IDLE, I.DIALOUT_ERROR, O.ERROR, Outcome.FAILED, note=f"{_ADOPTED}: it failed"),
 
     # --- every placed call: connecting, connected, answered, stopping ------
     *_r(_PLACED, I.DIALOUT_WARNING, note="'Non-fatal warning (e.g. codec fallback applied)'"),
     *_r(_PLACED, I.DTMF_EVENT),
     *_r(_PLACED, I.PARTICIPANT_JOINED),
     *_r(_PLACED, I.PARTICIPANT_LEFT),
-    *_t(_PLACED, I.LEFT_MEETING, O.STOPPED, Outcome.ABANDONED, note="leaving the room drops every leg"),
+    *_t(_PLACED, I.LEFT_MEETING, O.STOPPED, LEFT_BY_HISTORY,
+        note="leaving the room drops every leg (abandoned), unless the bot left after a transfer (transferred)"),
     *_t(_PLACED, I.DIALOUT_ERROR, O.ERROR, Outcome.FAILED,
         note="'Fatal error - session will not recover'; may carry no sessionId"),
     *_t(_PLACED, I.DIALOUT_STOPPED, O.STOPPED, BY_HISTORY,
@@ -439,6 +534,9 @@ DIALOUT_TABLE: Final[tuple[Row, ...]] = (
     *_t(O.CONNECTING, I.STOP_DIALOUT, O.STOPPING),
     *_t(O.CONNECTING, I.START_TIMEOUT, O.ERROR, Outcome.REJECTED,
         note="no completion and no event within the start timeout (daily-python's own is 20 s)"),
+    *_t(O.CONNECTING, I.RING_TIMEOUT, O.STOPPING,
+        note="the start went through, but no ringing and no answer within the ring timeout: the bot is asked "
+             "to stop the call"),
 
     # --- connected: ringing at the far end ---------------------------------
     *_t(O.CONNECTED, I.DIALOUT_ANSWERED, O.ANSWERED,
@@ -452,6 +550,8 @@ DIALOUT_TABLE: Final[tuple[Row, ...]] = (
     *_r(O.ANSWERED, I.SEND_DTMF, note="sendDTMF(): 'sends touch-tone signals into an active session'"),
     *_r(O.ANSWERED, I.SIP_CALL_TRANSFER, note="transfer an active SIP/PSTN session"),
     *_r(O.ANSWERED, I.SIP_REFER, note="transfer an active SIP session by REFER"),
+    *_t(O.ANSWERED, I.CALL_TIMEOUT, O.STOPPING, records=B.ASK_BOT_TO_STOP,
+        note="opt-in Timeouts(max_call=...): the call lasted too long, the bot is asked to stop it"),
 
     # --- stopping: the bot asked to stop; waiting for dialout-stopped ----------
     *_r(O.STOPPING, I.STOP_DIALOUT, note="a re-sent hang-up is accepted"),
@@ -465,7 +565,11 @@ DIALOUT_TABLE: Final[tuple[Row, ...]] = (
         note="the transfer failed after the call stopped: decide the outcome again"),
     *_r(O.STOPPED, I.REFER_ERROR, outcome=REVISED_BY_HISTORY,
         note="the transfer failed after the call stopped: decide the outcome again"),
-    # --- error (terminal): nothing but the default rules -------------------------
+
+    # --- error (terminal) -----------------------------------------------------------
+    *_r(O.ERROR, I.START_OK, records=B.HANG_UP_GIVEN_UP,
+        note="the start completed after the start watchdog gave up on it: the call may be ringing, "
+             "so the bot is asked to hang it up; the session stays ended"),
 )
 
 N = DialinState
@@ -474,6 +578,8 @@ DIALIN_TABLE: Final[tuple[Row, ...]] = (
     # --- idle ----------------------------------------------------------------------
     *_t(N.IDLE, I.DIALIN_CONNECTED, N.CONNECTED,
         note="'An inbound caller has connected and media negotiation is underway'"),
+    *_t(N.IDLE, I.DIALIN_ERROR, N.ERROR, Outcome.FAILED,
+        note="dialin-error type 'start-failed' with no dialin-connected before it: the call never connected"),
 
     # --- connected and joined: every live dial-in ----------------------------------
     *_r((N.CONNECTED, N.JOINED), I.DIALIN_WARNING, note="'Non-fatal warning (e.g. codec fallback)'"),
@@ -481,18 +587,23 @@ DIALIN_TABLE: Final[tuple[Row, ...]] = (
     *_t((N.CONNECTED, N.JOINED), I.DIALIN_STOPPED, N.STOPPED, BY_HISTORY, note="'Inbound caller disconnected'"),
     *_t((N.CONNECTED, N.JOINED), I.DIALIN_ERROR, N.ERROR, Outcome.FAILED,
         note="'fatal error, e.g. SDP negotiation failure'"),
-    *_t((N.CONNECTED, N.JOINED), I.LEFT_MEETING, N.STOPPED, Outcome.ABANDONED),
+    *_t((N.CONNECTED, N.JOINED), I.LEFT_MEETING, N.STOPPED, LEFT_BY_HISTORY,
+        note="leaving the room drops the caller (abandoned), unless the bot left after a transfer (transferred)"),
 
     # --- connected: media being negotiated ----------------------------------------
     *_t(N.CONNECTED, I.PARTICIPANT_JOINED, N.JOINED,
         note="'media is not yet flowing - wait for the participant-joined event'"),
     *_r(N.CONNECTED, I.PARTICIPANT_LEFT),
+    *_t(N.CONNECTED, I.JOIN_TIMEOUT, N.ERROR, Outcome.FAILED,
+        note="the caller never joined (no participant-joined) within the join timeout"),
 
     # --- joined: media flowing ------------------------------------------------------
     *_r(N.JOINED, I.PARTICIPANT_LEFT, note="participant-left changes no state; dialin-stopped ends it"),
     *_r(N.JOINED, I.SEND_DTMF),
     *_r(N.JOINED, I.SIP_CALL_TRANSFER, note="'Transfer a SIP dial-in call from one Daily room to another'"),
     *_r(N.JOINED, I.SIP_REFER, note="'Transfer a SIP dial-in call to another SIP endpoint outside Daily'"),
+    *_t(N.JOINED, I.CALL_TIMEOUT, N.STOPPED, BY_HISTORY, records=B.CALL_TIMED_OUT,
+        note="opt-in Timeouts(max_call=...): the bot cannot hang up a dial-in, so it is taken as stopped"),
 
     # --- stopped (terminal) -----------------------------------------------------------
     *_r(N.STOPPED, I.TRANSFER_ERROR, outcome=REVISED_BY_HISTORY),
@@ -511,8 +622,12 @@ class Timer:
     Attributes:
         input: The timer input fed when the deadline passes (a row of the state reads it).
         timeout: The :class:`~dialfsm.Timeouts` field holding its seconds (``None`` there disables it).
-        watchdog: Also disarmed, without a state change, by any Daily event or completion
-            the state records: "a sign of life" ends the watch.
+        watchdog: A watchdog: any Daily event or completion the state records is "a sign of
+            life" that ends the watch, and arms :attr:`after_sign_of_life` instead (from the
+            sign's time), or nothing.
+        after_sign_of_life: The timer that replaces a watchdog on a sign of life.
+        from_start: Counted from the call's start (``started_at``), not from entering the state:
+            a bound on the whole call.
         note: Why; shown in the diagrams.
 
     """
@@ -520,65 +635,50 @@ class Timer:
     input: Input
     timeout: str
     watchdog: bool = False
+    after_sign_of_life: Timer | None = None
+    from_start: bool = False
     note: str = ""
 
 
+_RING: Final = Timer(input=I.RING_TIMEOUT, timeout="ring", note="no answer: the bot is asked to stop the call")
+_MAX_CALL: Final = Timer(input=I.CALL_TIMEOUT, timeout="max_call", from_start=True,
+                         note="opt-in bound on the whole call, from its start")  # fmt: skip
 # fmt: off
-#: The timer each dial-out state arms (states not named arm none).
+#: The timer each dial-out state arms (states not named arm none).  Every state before the call is
+#: answered arms one, so a call Daily stops talking about still ends; an answered call arms only
+#: the opt-in ``max_call`` (real calls are long).
 DIALOUT_TIMERS: Final[Mapping[State, Timer]] = {
-    O.CONNECTING: Timer(input=I.START_TIMEOUT, timeout="start", watchdog=True,
-                        note="no completion and no event: the start is taken as failed"),
-    O.CONNECTED: Timer(input=I.RING_TIMEOUT, timeout="ring",
-                       note="no answer: the bot is asked to stop the call"),
+    O.CONNECTING: Timer(input=I.START_TIMEOUT, timeout="start", watchdog=True, after_sign_of_life=_RING,
+                        note="no completion and no event: the start is taken as failed; after a sign of "
+                             "life, the ring timeout"),
+    O.CONNECTED: _RING,
+    O.ANSWERED: _MAX_CALL,
     O.STOPPING: Timer(input=I.STOP_TIMEOUT, timeout="stop", note="no dialout-stopped: taken as stopped"),
 }
-#: The timer each dial-in state arms (none: a dial-in's end is Daily's to report).
-DIALIN_TIMERS: Final[Mapping[State, Timer]] = {}
+#: The timer each dial-in state arms: the caller must join (media flowing) in time; a joined call
+#: arms only the opt-in ``max_call``.
+DIALIN_TIMERS: Final[Mapping[State, Timer]] = {
+    N.CONNECTED: Timer(input=I.JOIN_TIMEOUT, timeout="join", note="the caller's media never flowed: failed"),
+    N.JOINED: _MAX_CALL,
+}
 # fmt: on
+
+#: The sessions whose timers run: calls this room's bot placed or answered.  A dial-out started
+#: elsewhere (adopted) or a transfer's new leg arms none: the bot did not place it, so nothing may
+#: act on it, and its end is Daily's to report.
+TIMED_ORIGINS: Final = frozenset({Origin.BOT, Origin.CALLER})
 
 
 # --- bookkeeping: what an accepted input records besides the state -----------------
 
 
-class Bookkeeping(enum.StrEnum):
-    """What an accepted input records on its session besides the state (h2 names a side effect per row).
-
-    An input in an anomaly does none of this; a refused call neither.
-    """
-
-    #: The bot asked to stop the call (the outcome rules read it: ``cancelled``).
-    STOP_REQUESTED = "stop requested"
-    #: A transfer started: it counts as live until its completion reports an error.
-    TRANSFER_STARTED = "transfer started"
-    #: A transfer's completion reported an error: no longer live; Daily's text is kept as for CALL_FAILED.
-    TRANSFER_FAILED = "transfer failed"
-    #: A call's completion reported an error: its text becomes the session's error, unless the
-    #: session already has one and has ended.
-    CALL_FAILED = "call failed"
-    #: Daily's error event: its text becomes the session's error (unless one is kept and this
-    #: event ends nothing).
-    ERROR_REPORTED = "error reported"
-    #: A warning: its text is kept (``session.warnings``).
-    WARNING = "warning kept"
-    #: A tone pressed at the far end is kept (``session.dtmf``).
-    DTMF = "tone kept"
-    #: The start watchdog passed: the session's error says so (``TEMPORARILY_NOT_AVAILABLE``).
-    START_TIMED_OUT = "start timed out"
-    #: The ring timeout passed: the tracker asks the bot to stop the call (a ``StopCall`` effect
-    #: and a stop waiting for its completion).
-    ASK_BOT_TO_STOP = "bot asked to stop"
-    #: The stop timeout passed: noted.
-    STOP_TIMED_OUT = "stop timed out"
-
-
-B = Bookkeeping
 # fmt: off
-#: The bookkeeping each input implies wherever it is accepted.
+#: The bookkeeping each input implies wherever it is accepted (a row's ``records`` overrides it).
 BOOKKEEPING: Final[Mapping[Input, Bookkeeping]] = {
     I.STOP_DIALOUT: B.STOP_REQUESTED,
-    I.SIP_CALL_TRANSFER: B.TRANSFER_STARTED,
+    I.SIP_CALL_TRANSFER: B.CALL_TRANSFER_STARTED,
     I.SIP_REFER: B.TRANSFER_STARTED,
-    I.TRANSFER_ERROR: B.TRANSFER_FAILED,
+    I.TRANSFER_ERROR: B.CALL_TRANSFER_FAILED,
     I.REFER_ERROR: B.TRANSFER_FAILED,
     I.START_ERROR: B.CALL_FAILED,
     I.STOP_ERROR: B.CALL_FAILED,
@@ -591,6 +691,8 @@ BOOKKEEPING: Final[Mapping[Input, Bookkeeping]] = {
     I.START_TIMEOUT: B.START_TIMED_OUT,
     I.RING_TIMEOUT: B.ASK_BOT_TO_STOP,
     I.STOP_TIMEOUT: B.STOP_TIMED_OUT,
+    I.JOIN_TIMEOUT: B.JOIN_TIMED_OUT,
+    I.CALL_TIMEOUT: B.CALL_TIMED_OUT,
 }
 # fmt: on
 
@@ -600,13 +702,24 @@ ANSWERED_STATES: Final[Mapping[SessionKind, frozenset[State]]] = {
     SessionKind.DIALIN: frozenset({N.JOINED}),
 }
 
-del O, I, N, B
+#: The inputs each machine reads (the diagram and exhaustive tests iterate these), explicitly.
+DIALOUT_INPUTS: Final = (
+    I.START_DIALOUT, I.STOP_DIALOUT, I.SEND_DTMF, I.SIP_CALL_TRANSFER, I.SIP_REFER,
+    I.START_OK, I.START_ERROR, I.STOP_OK, I.STOP_ERROR, I.DTMF_OK, I.DTMF_ERROR,
+    I.TRANSFER_OK, I.TRANSFER_ERROR, I.REFER_OK, I.REFER_ERROR,
+    I.DIALOUT_CONNECTED, I.DIALOUT_ANSWERED, I.DIALOUT_STOPPED, I.DIALOUT_ERROR, I.DIALOUT_WARNING,
+    I.DTMF_EVENT, I.PARTICIPANT_JOINED, I.PARTICIPANT_LEFT, I.LEFT_MEETING,
+    I.START_TIMEOUT, I.RING_TIMEOUT, I.STOP_TIMEOUT, I.CALL_TIMEOUT,
+)  # fmt: skip
+DIALIN_INPUTS: Final = (
+    I.SEND_DTMF, I.SIP_CALL_TRANSFER, I.SIP_REFER,
+    I.DTMF_OK, I.DTMF_ERROR, I.TRANSFER_OK, I.TRANSFER_ERROR, I.REFER_OK, I.REFER_ERROR,
+    I.DIALIN_CONNECTED, I.DIALIN_STOPPED, I.DIALIN_ERROR, I.DIALIN_WARNING,
+    I.DTMF_EVENT, I.PARTICIPANT_JOINED, I.PARTICIPANT_LEFT, I.LEFT_MEETING,
+    I.JOIN_TIMEOUT, I.CALL_TIMEOUT,
+)  # fmt: skip
 
-#: The inputs each machine reads (the diagram and exhaustive tests iterate these).
-DIALOUT_INPUTS: Final = tuple(i for i in Input if not i.value.startswith("dialin-"))
-DIALIN_INPUTS: Final = tuple(
-    i for i in Input if not i.value.startswith(("dialout-", "start_dialout", "stop_dialout")) and i not in _TIMERS
-)
+del O, I, N, B
 
 
 @attrs.frozen(kw_only=True)
@@ -816,12 +929,18 @@ def _check_timers(
     inputs: set[Input],
 ) -> None:
     """Each timer belongs to a live state, is read by a row of that state that leaves it, and by no other row."""
+    armed: dict[State, set[Input]] = {}
     for state, timer in timers.items():
-        if state in terminal or timer.input.kind is not InputKind.TIMER or timer.input not in inputs:
-            raise TableError(f"{kind}: {state} cannot arm {timer.input} (a terminal state, or not a timer input)")
-        row = rows.get((state, timer.input))
-        if row is None or row.disposition is not Disposition.TRANSITION:
-            raise TableError(f"{kind}: {state} arms {timer.input} but no row of {state} leaves on it")
+        chain = [timer] if timer.after_sign_of_life is None else [timer, timer.after_sign_of_life]
+        if timer.after_sign_of_life is not None and not timer.watchdog:
+            raise TableError(f"{kind}: {state}'s {timer.input} is no watchdog, so no sign of life replaces it")
+        for one in chain:
+            if state in terminal or one.input.kind is not InputKind.TIMER or one.input not in inputs:
+                raise TableError(f"{kind}: {state} cannot arm {one.input} (a terminal state, or not a timer input)")
+            row = rows.get((state, one.input))
+            if row is None or row.disposition is not Disposition.TRANSITION:
+                raise TableError(f"{kind}: {state} arms {one.input} but no row of {state} leaves on it")
+            armed.setdefault(state, set()).add(one.input)
     for (state, input_), row in rows.items():
-        if input_.kind is InputKind.TIMER and (state not in timers or timers[state].input is not input_):
+        if input_.kind is InputKind.TIMER and input_ not in armed.get(state, set()):
             raise TableError(f"{kind}: row {state}/{input_} reads a timer {row.source} does not arm")

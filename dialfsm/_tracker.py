@@ -280,6 +280,7 @@ class CallTracker(TrackerCore):
             self._notify_input({"event": name, "data": data}, t)
         if t is not None:
             clock(self, t)
+        self._input_name, self._input_data = name, data  # routing may ask their dialect (adoption)
         try:
             found = PARSER_BY_NAME.get(name) if type(name) is str else None
             event = found[1](found[0], data) if found is not None else from_daily(name, data)
@@ -310,6 +311,7 @@ class CallTracker(TrackerCore):
             self._notify_input(record_, t)
         if t is not None:
             clock(self, t)
+        self._input_name = self._input_data = None  # a typed event: the SDK's dialect
         try:
             route = ROUTES.get(type(event))
             if route is None:
@@ -674,6 +676,8 @@ class CallTracker(TrackerCore):
         state = dict(state)
         if "_engines" in state:
             _migrate_0_1_0(state)
+        for name, default in _ADDED_FIELDS.items():  # fields newer than the pickle
+            state.setdefault(name, default())
         self.__dict__.update(state)
         self._machines = self._own_machines()
         if self._machines is not None:
@@ -691,12 +695,13 @@ class CallTracker(TrackerCore):
     def take_effects(self) -> list[Effect]:
         """The effects queued since the last call (stop a call, retry a dial-out), oldest first.
 
-        A stop whose call has ended meanwhile is withdrawn (see :meth:`withdraw`), not handed over.
+        A stop whose call has ended meanwhile is withdrawn (see :meth:`withdraw`), not handed over,
+        unless it is marked ``after_end`` (a start Daily completed late may be ringing).
         """
         effects, self._effects = self._effects, []
         kept = []
         for effect in effects:
-            if isinstance(effect, StopCall) and effect.session.is_terminal:
+            if isinstance(effect, StopCall) and effect.session.is_terminal and not effect.after_end:
                 self.withdraw(effect, reason="the call ended before it was stopped")
             else:
                 kept.append(effect)
@@ -733,6 +738,16 @@ class CallTracker(TrackerCore):
     ) -> JournalEntry:
         """Journal an anomaly found outside the tracker (a log line that is not JSON, say)."""
         return record(self, name, source, _ANOMALY, code, message, t=t)
+
+
+#: Fields added since 0.1.0, with how to make their value for a tracker pickled without them.
+_ADDED_FIELDS: Final[Mapping[str, Callable[[], object]]] = {
+    "adopt_unknown_dialouts": lambda: "webhook",
+    "_awaiting_legs": dict,
+    "_early_joins": dict,
+    "_input_name": lambda: None,
+    "_input_data": lambda: None,
+}
 
 
 def _migrate_0_1_0(state: dict[str, Any]) -> None:

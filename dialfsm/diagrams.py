@@ -165,7 +165,10 @@ def _timer_lines(timer: Timer | None) -> list[str]:
     if timer is None:
         return []
     lines = [f"arms {timer.input.value} (timeouts.{timer.timeout})"]
-    if timer.watchdog:
+    after = timer.after_sign_of_life
+    if timer.watchdog and after is not None:
+        lines.append(f"a sign of life swaps it for {after.input.value} (timeouts.{after.timeout})")
+    elif timer.watchdog:
         lines.append("any event or completion recorded disarms it")
     return lines
 
@@ -359,7 +362,15 @@ def render_timers_markdown(tables: Mapping[SessionKind, Table] = TABLES) -> str:
     out = ["| machine | state | arms | seconds from | when it passes |", "|---|---|---|---|---|"]
     for kind, table in tables.items():
         for state, timer in table.timers.items():
-            watch = " (a watchdog: any event or completion recorded disarms it)" if timer.watchdog else ""
+            after = timer.after_sign_of_life
+            watch = (
+                ""
+                if not timer.watchdog
+                else " (a watchdog: any event or completion recorded disarms it)"
+                if after is None
+                else f" (a watchdog: the first event or completion recorded arms "
+                f"`{after.input.value}` (`Timeouts.{after.timeout}`) in its place)"
+            )
             row = (_TITLES[kind], f"`{state.value}`", f"`{timer.input.value}`", f"`Timeouts.{timer.timeout}`",
                    _md_cell(timer.note + watch))  # fmt: skip
             out.append("| " + " | ".join(row) + " |")

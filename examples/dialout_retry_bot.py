@@ -3,7 +3,7 @@
 The bot keeps no flags of its own: it asks the tracker what to do next.
 ``SCRIPT`` plays Daily's part, one list of (delay, what Daily says) per attempt:
 
-1. the first attempt is refused (``no workers``: transient, so the tracker suggests a retry);
+1. the first attempt is refused (``Dialout(Signalling(NoWorkerForRoom))``: transient, so the tracker suggests a retry);
 2. the second rings and nobody answers: after 60 s the ring timeout asks the bot
    to hang up, and the call ends ``not_answered``;
 3. (not reached: the policy allows 3 attempts, but a call that rang is not a failure to retry).
@@ -23,7 +23,7 @@ from dialfsm import CallTracker, RetryDialout, RetryPolicy, Session, StopCall
 
 #: Daily's side of each attempt: (seconds after the start, kind, payload).
 SCRIPT: list[list[tuple[float, str, dict[str, Any]]]] = [
-    [(0.3, "completion", {"session_id": None, "error": "TEMPORARILY_NOT_AVAILABLE: no workers"})],
+    [(0.3, "completion", {"session_id": None, "error": "Dialout(Signalling(NoWorkerForRoom))"})],
     [
         (0.2, "event", {"name": "on_dialout_connected", "data": {"sessionId": "7f3c0000-0000-4000-8000-0000000000b2"}}),
         (0.4, "completion", {"session_id": "7f3c0000-0000-4000-8000-0000000000b2", "error": None}),

@@ -116,6 +116,7 @@ GATE_SUITES = frozenset(
         "machine-sequences",
         "adversarial-sequences",
         "call-flow-machine",
+        "long-calls",
     }
 )
 #: The suites that fed :data:`PROJECT_COVERAGE` in this session.

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.stateful import invariant, run_state_machine_as_test
 
-from dialfsm import CallRefused, DialinState, DialoutState, SessionKind
+from dialfsm import CallRefused, DialinState, DialoutState, Origin, SessionKind, Timeouts
 from dialfsm.testing import CallFlowMachine, Coverage, replay
 from tests.helpers import PROJECT_COVERAGE, SUITES_RUN
 
@@ -60,6 +60,7 @@ class BusyBotFlow(CallFlowMachine):
     max_dialins = 2
     max_ready_endpoints = 2
     allow_timeouts = True
+    allow_webhooks = True  # (also a stress test of adoption next to the bot's own calls)
     shared_coverage = PROJECT_COVERAGE
 
     def on_start(self) -> None:
@@ -101,6 +102,58 @@ AdversarialBusyBotFlow.TestCase.settings = settings(
 )
 TestAdversarialBusyBotFlow = AdversarialBusyBotFlow.TestCase
 
+
+class LongCallsFlow(CallFlowMachine):
+    """A bot that only dials out, with ``Timeouts(max_call=...)``: its calls run into the call timeout."""
+
+    max_dialins = 0
+    allow_timeouts = True
+    shared_coverage = PROJECT_COVERAGE
+    tracker_options: ClassVar[dict[str, Any]] = {"timeouts": Timeouts(max_call=45)}
+
+    def on_start(self) -> None:
+        """Dial out once; Daily and the clock do the rest."""
+        SUITES_RUN.add("long-calls")
+        self.daily.start_dialout({"phoneNumber": "+15555550100"})
+
+    @invariant()
+    def no_call_outlives_max_call(self) -> None:
+        """No answered dial-out or joined dial-in of this bot's (or a caller's) is live past ``max_call``.
+
+        Calls the tracker did not see start (adopted, a transfer's leg) run no timers.
+        """
+        now = self.room.now
+        for session in self.tracker.live:
+            timed = session.origin in (Origin.BOT, Origin.CALLER)
+            if (
+                timed
+                and session.started_at is not None
+                and session.state in (DialoutState.ANSWERED, DialinState.JOINED)
+            ):
+                assert now - session.started_at <= 45, (session, now)
+
+
+class LongDialinsFlow(LongCallsFlow):
+    """Only callers, with ``Timeouts(max_call=...)``: their calls run into the call timeout."""
+
+    max_dialins = 2
+    max_ready_endpoints = 0
+    allow_left_meeting = False
+
+    def on_start(self) -> None:
+        """No bot: callers and the clock."""
+        SUITES_RUN.add("long-calls")
+
+
+LongCallsFlow.TestCase.settings = settings(stateful_step_count=20, suppress_health_check=[HealthCheck.too_slow])
+TestLongCallsFlow = LongCallsFlow.TestCase
+# A joined caller outliving max_call takes three actions in a row (arrive, join, the clock): many examples.
+LongDialinsFlow.TestCase.settings = settings(
+    max_examples=1000, stateful_step_count=30, suppress_health_check=[HealthCheck.too_slow]
+)
+TestLongDialinsFlow = LongDialinsFlow.TestCase
+
+
 QUICK = settings(max_examples=100, stateful_step_count=15, deadline=None, database=None)
 
 
@@ -133,6 +186,7 @@ class QuietFlow(CallFlowMachine):
     """No bot at all: Daily brings dial-ins, the invariants hold, coverage is measured per run."""
 
     max_dialins = 2
+    allow_webhooks = True
     runs: ClassVar[list[Coverage]] = []
 
     def teardown(self) -> None:
@@ -150,4 +204,5 @@ def test_builtin_invariants_hold_without_a_bot() -> None:
         total.update(run)
     assert len(QuietFlow.runs) >= 100
     assert total.report()[SessionKind.DIALIN].transitions[0] >= 4
-    assert total.report()[SessionKind.DIALOUT].transitions[0] == 0  # no bot, no dial-out
+    # No bot, so no dial-out of its own: only dial-outs started elsewhere, adopted from a webhook delivery.
+    assert "idle --start_dialout--> connecting" in total.report()[SessionKind.DIALOUT].missing_transitions

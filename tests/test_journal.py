@@ -113,13 +113,13 @@ def test_keeping_entries_leaves_no_gc_tracked_object_per_event(options: dict[str
     payloads = []
     for i in range(calls):
         sid = f"sid-{i}"
-        t = float(i) if timed else None
+        t = i / 1000 if timed else None  # within the ring timeout of every start
         tracker.start_completed(tracker.start_dialout({"phoneNumber": "+15551234567"}, t=t), session_id=sid, t=t)
         payloads.append({"sessionId": sid})
 
     def events() -> None:
         for i, data in enumerate(payloads):
-            t = calls + i / 10 if timed else None  # the ring timer is armed (and stays in the heap) when timed
+            t = (calls + i) / 1000 if timed else None  # the ring timer is armed (and stays in the heap) when timed
             tracker.handle("on_dialout_connected", data, t=t)
             tracker.handle("on_dialout_answered", data, t=t)
             tracker.handle("on_dialout_stopped", data, t=t)

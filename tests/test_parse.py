@@ -71,7 +71,7 @@ def test_daily_python_legacy_participant_id_and_message() -> None:
 def test_webhook_payload_snake_case_and_envelope() -> None:
     """Webhook payloads are snake_case; a whole envelope is unwrapped."""
     payload = {"session_id": SID, "sip_from": "sip:myuser@mysip.sip.twilio.com", "room": "r"}
-    expected = DialinConnected(session_id=SID, sip_from="sip:myuser@mysip.sip.twilio.com")
+    expected = DialinConnected(session_id=SID, sip_from="sip:myuser@mysip.sip.twilio.com", room="r")
     assert from_daily("dialin.connected", payload) == expected
     envelope = {"version": "1.0.0", "type": "dialin.connected", "id": "x", "payload": payload, "event_ts": 1.0}
     assert from_daily("dialin.connected", envelope) == expected

@@ -288,7 +288,8 @@ def test_perform_stops_a_call_at_the_ring_timeout_and_places_a_due_retry(run: An
         assert second is not None
         assert (second.attempt, second.previous) == (2, failed)
         assert second.outcome is Outcome.REJECTED  # the real engine, not joined
-        assert [type(e) for e in tracker.take_effects()] == [RetryDialout]  # attempt 3 is suggested next
+        assert second.error == "Dialout(CallState(NotInACall))"
+        assert tracker.take_effects() == []  # NOT_IN_CALL would fail again: no attempt 3
         with pytest.raises(TypeError):
             await calls.perform("stop it")  # type: ignore[arg-type]
         await transport._client.cleanup()

@@ -41,14 +41,23 @@ def test_start_watchdog_rejects_a_silent_start() -> None:
     assert tracker.next_deadline is None
 
 
-def test_any_sign_of_life_disarms_the_start_watchdog() -> None:
-    """The start completion (or any event) disarms the start watchdog."""
+def test_a_sign_of_life_swaps_the_start_watchdog_for_the_ring_timeout() -> None:
+    """The start completion (or any event) ends the start watchdog; the ring timeout takes over.
+
+    A start Daily accepted but then says nothing more about is not stuck in connecting for ever:
+    the ring timeout (60 s from the sign of life) asks the bot to stop it.
+    """
     tracker = CallTracker()
     session = tracker.start_dialout(PHONE, t=0.0)
     tracker.start_completed(session, session_id=SID, t=1.0)
-    assert session.deadline is None
-    tracker.advance(1000.0)
-    assert session.state is DialoutState.CONNECTING
+    assert session.deadline == 61.0
+    tracker.handle("dialout-warning", {"sessionId": SID, "errorMsg": "codec"}, t=2.0)
+    assert session.deadline == 61.0  # the ring timeout is no watchdog: later signs of life leave it
+    tracker.advance(61.0)
+    assert session.state is DialoutState.STOPPING
+    (stop,) = tracker.take_effects()
+    assert isinstance(stop, StopCall)
+    assert stop.reason == "ring_timeout"
 
 
 def test_ring_timeout_asks_the_bot_to_stop_and_ends_not_answered() -> None:

@@ -18,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dialfsm import (
+    LEFT_BY_HISTORY,
     AnomalyCode,
     CallCompleted,
     CallRefused,
@@ -25,14 +26,18 @@ from dialfsm import (
     Disposition,
     Input,
     InputKind,
+    Origin,
     Outcome,
     SessionKind,
 )
 from dialfsm._table import DIALIN_INPUTS, DIALOUT_INPUTS
+from dialfsm.testing import adversarial_sequences, machine_sequences, replay
 from tests.helpers import PHONE, SID, DictInterpreter, observed
 
 DIALOUT_TOKENS = [i for i in DIALOUT_INPUTS if i is not Input.START_DIALOUT and i.kind is not InputKind.TIMER]
-DIALIN_TOKENS = [i for i in DIALIN_INPUTS if i is not Input.DIALIN_CONNECTED] + [Input.DIALIN_CONNECTED]
+DIALIN_TOKENS = [i for i in DIALIN_INPUTS if i is not Input.DIALIN_CONNECTED and i.kind is not InputKind.TIMER] + [
+    Input.DIALIN_CONNECTED
+]
 _CALL_OF = {i: Input(i.value.split(".")[0]) for i in Input if i.kind is InputKind.COMPLETION}
 
 
@@ -130,7 +135,9 @@ class Model:
                 self.answered = True
             self.state = dest
             row = self.interp.rows.get((before, token))
-            if row is not None and row.outcome is not None:
+            if row is not None and row.outcome == LEFT_BY_HISTORY:  # the bot left: a live transfer hands over
+                self.outcome = Outcome.TRANSFERRED if self.transfers else Outcome.ABANDONED
+            elif row is not None and row.outcome is not None:
                 if not self.interp.outcome_is_by_history(before, token):
                     self.outcome = row.outcome  # type: ignore[assignment]
                 elif self.outcome in (None, Outcome.TRANSFERRED):  # once stopped, only transferred is revised
@@ -197,3 +204,24 @@ def test_compiled_dispatch_equals_the_transitions_engine(kind: SessionKind, data
     """The dispatch compiled from the Machine and the Machine itself give identical journals."""
     tokens = data.draw(st.lists(st.sampled_from(DIALOUT_TOKENS if kind is SessionKind.DIALOUT else DIALIN_TOKENS)))
     assert _journal_shape(_run(kind, tokens)) == _journal_shape(_run(kind, tokens, engine="transitions"))
+
+
+#: The states a call is in before it is answered (or joined), and the stopping a hang-up waits in.
+_BEFORE_THE_END = {
+    SessionKind.DIALOUT: {"idle", "connecting", "connected", "stopping"},
+    SessionKind.DIALIN: {"idle", "connected"},
+}
+
+
+@given(st.one_of(machine_sequences(), adversarial_sequences()))
+def test_no_call_of_the_bots_or_a_callers_is_left_unanswered_once_time_runs_on(records: list[Any]) -> None:
+    """Over timed sequences (ticks included), after ``advance(far future)`` no such session is still pre-answer.
+
+    The default :class:`~dialfsm.Timeouts` arm a timer in every state before the
+    answer (or the join), so a call Daily stops talking about still ends.  Calls
+    this tracker did not see start (adopted, a transfer's new leg) run no timers.
+    """
+    tracker = replay(records)
+    tracker.advance(1e9)
+    stuck = [s for s in tracker if s.origin in (Origin.BOT, Origin.CALLER) and s.state.value in _BEFORE_THE_END[s.kind]]
+    assert not stuck, stuck

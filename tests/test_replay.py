@@ -55,6 +55,17 @@ def test_happy_example_report() -> None:
             "error": None,
             "attempt": 1,
             "retry_of": None,
+            "origin": "bot",
+            "started_at": 0.0,
+            "answered_at": 6.2,
+            "ended_at": 30.2,
+            "duration": 30.2,
+            "talk_time": 24.0,
+            "destination": "+12268077097",
+            "caller_id": None,
+            "room": None,
+            "transferred_from": None,
+            "retry_pending": False,
         }
     ]
 

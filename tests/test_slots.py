@@ -11,7 +11,7 @@ from dialfsm._slots import SlotBypassError, fields_getter, fields_maker, one_fie
 
 
 def test_built_objects_equal_the_ones_init_builds() -> None:
-    assert fields_maker(DialoutAnswered)(("s1", "c1")) == DialoutAnswered(session_id="s1", sip_call_id="c1")
+    assert fields_maker(DialoutAnswered)(("s1", "c1", None)) == DialoutAnswered(session_id="s1", sip_call_id="c1")
     values = ("s1", "5", "auto", 0.5)
     assert fields_maker(DtmfReceived)(values) == DtmfReceived(session_id="s1", tone="5", method="auto", volume=0.5)
     assert one_field_maker(ParticipantJoined)("p") == ParticipantJoined(participant_id="p")

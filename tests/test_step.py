@@ -11,7 +11,9 @@ import pytest
 
 from dialfsm import (
     BOOKKEEPING,
+    DIALIN_TABLE,
     DIALIN_TIMERS,
+    DIALOUT_TABLE,
     DIALOUT_TIMERS,
     Bookkeeping,
     CallCompleted,
@@ -47,7 +49,8 @@ def _outcome(session: Session) -> Outcome | None:
 
 
 def test_every_bookkeeping_has_its_function_and_every_timer_its_timeout() -> None:
-    assert set(BOOKKEEPERS) == set(Bookkeeping) == set(BOOKKEEPING.values())
+    used = set(BOOKKEEPING.values()) | {r.records for r in (*DIALOUT_TABLE, *DIALIN_TABLE) if r.records is not None}
+    assert set(BOOKKEEPERS) == set(Bookkeeping) == used
     fields = {f.name for f in attrs.fields(Timeouts)}
     assert {timer.timeout for timer in (*DIALOUT_TIMERS.values(), *DIALIN_TIMERS.values())} <= fields
 
@@ -113,7 +116,7 @@ def test_entering_a_state_arms_its_timer_and_leaving_disarms_it() -> None:
     session = tracker.start_dialout({"phoneNumber": "+15551234567"}, t=100.0)
     assert _armed(session) == (105.0, Input.START_TIMEOUT)
     tracker.start_completed(session, session_id=SID, t=101.0)
-    assert session.deadline is None  # the start completion is a sign of life: the watchdog is disarmed
+    assert _armed(session) == (131.0, Input.RING_TIMEOUT)  # a sign of life: the ring timeout replaces the watchdog
     tracker.handle("dialout-connected", {"sessionId": SID}, t=102.0)
     assert _armed(session) == (132.0, Input.RING_TIMEOUT)
     tracker.handle("dialout-answered", {"sessionId": SID}, t=103.0)

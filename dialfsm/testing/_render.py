@@ -26,6 +26,8 @@ _SNAKE: Final = {
     "errorMsg": "error_msg",
     "sipEndpoint": "sip_endpoint",
     "sipFrom": "sip_from",
+    "userId": "user_id",
+    "callerId": "caller_id",
 }
 
 

@@ -59,20 +59,29 @@ from dialfsm.testing._values import dialout_settings, dtmf_settings, sip_call_tr
 
 __all__ = ["COMPLETION_ERRORS", "EVENT_ERRORS", "Action", "Completion", "Draw", "Room", "is_tick"]
 
-#: Error texts Daily returns in completions (verbatim samples from daily-python and the docs).
+#: Error texts Daily returns in completions, verbatim (sources: tests/test_errors.py).
 COMPLETION_ERRORS: Final = (
     "Dialout(Properties(UnknownCallClientError))",
-    "dial-out not enabled for room. add enable_dialout property to room",
-    "No workers available; try again shortly",
-    "timed out",
-    "Dialout settings are not valid: JsonApiError",
+    "Dialout(CallState(NotInACall))",
+    "Dialout(Signalling(NoWorkerForRoom))",
+    'Dialout(Properties(CallClientError("dial-out not enabled for room. add enable_dialout property to room")))',
+    'Dialout settings are not valid: JsonApiError { message: "Dialout settings is not an object" }',
 )
-#: Error and warning texts Daily sends in ``*-error`` / ``*-warning`` events.
+#: Error and warning texts Daily sends in ``*-error`` / ``*-warning`` events (the warning is the
+#: ``dialin.warning`` webhook docs' example; the errors are RFC 3261 reasons, unsourced for Daily).
 EVENT_ERRORS: Final = (
-    "SDP negotiation failed",
-    "SIP 486 Busy Here",
-    "Dialout codec did not match, using fallback.",
+    "486 Busy Here",
+    "480 Temporarily Unavailable",
+    "Dialin codec did not match, using fallback.",
 )
+
+
+def _asks_the_bot_to_stop(step: JournalEntry) -> bool:
+    """Whether a journal step registered a stop the tracker asks the bot for (ring or call timeout, late start)."""
+    if isinstance(step.input, TimerExpired):
+        asks = step.name in (Input.RING_TIMEOUT.value, Input.CALL_TIMEOUT.value) and step.dest is not step.source
+        return asks and step.session is not None and step.session.kind is SessionKind.DIALOUT
+    return step.name == Input.START_OK.value and step.source is step.dest and "hang it up" in (step.message or "")
 
 
 def is_tick(record: object) -> bool:
@@ -142,6 +151,9 @@ _KEYS: Final[tuple[tuple[str, Input | None], ...]] = (
     ("ready", None),
     ("tick", None),
     ("left", None),
+    ("elsewhere", None),
+    ("leg", None),
+    ("failed_dialin", None),
 )
 _RANK: Final = {key: rank for rank, key in enumerate(_KEYS)}
 _RANKS: Final = st.integers(0, len(_KEYS) - 1)
@@ -158,6 +170,7 @@ class Room:
         dialect: The dialect events are rendered in; ``None`` draws one per event.
         allow_left_meeting: Whether Daily may report ``left-meeting``.
         allow_timeouts: Whether time may pass until the tracker's next timer fires.
+        allow_webhooks: Whether webhook deliveries of dial-outs started elsewhere (adopted) happen.
 
     """
 
@@ -171,6 +184,7 @@ class Room:
         dialect: Dialect | None = None,
         allow_left_meeting: bool = True,
         allow_timeouts: bool = True,
+        allow_webhooks: bool = True,
     ) -> None:
         self.tracker = tracker
         self.kinds = tuple(kinds)
@@ -179,6 +193,7 @@ class Room:
         self.dialect = dialect
         self.allow_left_meeting = allow_left_meeting
         self.allow_timeouts = allow_timeouts
+        self.allow_webhooks = allow_webhooks
         #: Every record fed, in order: the run as a replay log.
         self.records: list[dict[str, Any]] = []
         self.endpoints: list[str] = []
@@ -186,6 +201,8 @@ class Room:
         self._pending: list[_Pending] = []
         self._planned: dict[int, str] = {}
         self._created: dict[SessionKind, int] = dict.fromkeys(SessionKind, 0)
+        self._elsewhere = 0  # dial-outs started elsewhere (adopted from a webhook delivery)
+        self._legs: list[Session] = []  # sessions whose SIP call transfer's new leg Daily has yet to report
         self._refs = 0
         #: The time the next record carries.
         self.now = 0.0
@@ -229,8 +246,8 @@ class Room:
             if kind is InputKind.EVENT:
                 if input_ in (Input.LEFT_MEETING, Input.DIALIN_CONNECTED):
                     continue
-                if input_.value.startswith("dialout-") and not named and session is not unnamed:
-                    continue
+                if input_.value.startswith("dialout-") and not named and (session is not unnamed or self._legs):
+                    continue  # (while a transfer's leg is awaited, a new id would be taken for the leg)
                 if input_ in (Input.PARTICIPANT_JOINED, Input.PARTICIPANT_LEFT) and not named:
                     continue
                 if input_ is Input.DTMF_EVENT and not named and len(live) != 1:
@@ -257,10 +274,24 @@ class Room:
             out.append(Action("ready"))
         if self.allow_left_meeting and live:
             out.append(Action("left"))
+        return out + self._arrivals()
+
+    def _arrivals(self) -> list[Action]:
+        """Calls Daily reports that the bot did not place: started elsewhere, a transfer's leg, a failed dial-in."""
+        out = []
+        elsewhere = self.allow_webhooks and SessionKind.DIALOUT in self.kinds
+        if elsewhere and self._elsewhere < self.max_sessions and not self._legs:
+            out.append(Action("elsewhere"))  # (while a leg is expected, a new id would be taken for the leg)
+        if self._legs and self._oldest_unnamed() is None:
+            out.append(Action("leg"))  # (while a placed call has no id, a new id would be taken for it)
+        if SessionKind.DIALIN in self.kinds and self._created[SessionKind.DIALIN] < self.max_sessions:
+            out.append(Action("failed_dialin"))
         return out
 
     def _completions(self, pending: _Pending) -> list[bool]:
         """Which results (``True`` ok, ``False`` error) this pending call may complete with."""
+        if pending.ref is None and pending.session.session_id is None:
+            return []  # a stop the tracker asked for: the bot sends it once Daily names the call
         state = pending.session.state
         resolve = TABLES[pending.session.kind].resolve
         results = []
@@ -308,7 +339,17 @@ class Room:
         if what == "dialout":
             return {"call": "start_dialout", "settings": draw(dialout_settings()), "ref": self.new_ref()}
         event: DailyEvent
-        if what == "dialin":
+        if what == "elsewhere":  # a webhook delivery: it adopts the dial-out (named, so no waiting one takes it)
+            event = self._elsewhere_event(draw)
+            return render_event(event, "webhook", variant=draw(st.integers(0, 1)))
+        if what == "leg":
+            event = DialoutConnected(session_id=f"leg-{len(self.records)}")
+        elif what == "failed_dialin":
+            n = self._created[SessionKind.DIALIN] + 1
+            event = DialinError(
+                session_id=f"dialin-{n}", error_msg=draw(st.sampled_from(EVENT_ERRORS)), type="start-failed"
+            )
+        elif what == "dialin":
             n = self._created[SessionKind.DIALIN] + 1
             event = DialinConnected(session_id=f"dialin-{n}", sip_from=f"sip:+1555555{n:04d}@example.com")
         elif what == "ready":
@@ -321,6 +362,13 @@ class Room:
             event = self._event(action.input, action.session, draw)
         dialect = self.dialect if self.dialect is not None else draw(st.sampled_from(DIALECTS))
         return render_event(event, dialect, variant=draw(st.integers(0, 1)))
+
+    def _elsewhere_event(self, draw: Draw) -> DailyEvent:
+        sid, info = f"elsewhere-{self._elsewhere + 1}", ("+15555550199", None, None, "a-room")
+        first = draw(st.sampled_from((DialoutConnected, DialoutAnswered, DialoutStopped, DialoutWarning, DialoutError)))
+        if first in (DialoutWarning, DialoutError):
+            return first(session_id=sid, error_msg=draw(st.sampled_from(EVENT_ERRORS)), info=info)  # type: ignore[no-any-return]
+        return first(session_id=sid, info=info)  # type: ignore[no-any-return]
 
     def _event(self, input_: Input, session: Session, draw: Draw) -> DailyEvent:
         sid = self.session_id(session)
@@ -385,27 +433,41 @@ class Room:
             self._pending.remove(action.pending)
         before = self.tracker.inputs_read
         entry = self.feed(record)
-        if action.what == "tick":
-            for fired in self.tracker.journal_since(before):
-                if isinstance(fired.input, TimerExpired) and fired.name == Input.RING_TIMEOUT.value and fired.session:
-                    self._pending.append(_Pending(None, Input.STOP_DIALOUT, fired.session))
-        if action.what == "dialin":
+        for step in self.tracker.journal_since(before):
+            if _asks_the_bot_to_stop(step):  # the tracker registered a stop of its own: Daily completes it
+                assert step.session is not None
+                self._pending.append(_Pending(None, Input.STOP_DIALOUT, step.session))
+        if action.what in ("dialin", "failed_dialin"):
             self._created[SessionKind.DIALIN] += 1
+        elif action.what == "elsewhere":
+            self._elsewhere += 1
+        elif action.what == "leg":
+            self._legs.pop(0)
         elif action.what == "ready":
             self.endpoints.append(f"sip:room-{len(self.endpoints) + 1}@example.sip.daily.co")
         elif action.what == "left":
             self.left = True
-        if action.what == "completion" and action.pending is not None and action.pending.callback is not None:
-            action.pending.callback(record.get("session_id"), record.get("error"))
+        pending = action.pending if action.what == "completion" else None
+        failed_transfer = pending is not None and pending.call is Input.SIP_CALL_TRANSFER and record.get("error")
+        if failed_transfer and pending is not None and pending.session in self._legs:
+            self._legs.remove(pending.session)  # a transfer that failed brings no leg
+        if pending is not None and pending.callback is not None:
+            pending.callback(record.get("session_id"), record.get("error"))
         return entry
 
     def stamp(self, record: dict[str, Any]) -> dict[str, Any]:
-        """Give ``record`` the current time (a tick keeps its own) and move the clock on."""
+        """Give ``record`` the current time (a tick keeps its own) and move the clock on.
+
+        The clock moves a millisecond per record, but never up to the tracker's next
+        deadline: only a tick fires a timer, so what an action does is what the table says.
+        """
         if "t" in record:
             self.now = max(self.now, float(record["t"]))
         else:
-            record["t"] = round(self.now, 3)
-        self.now += 0.001
+            record["t"] = self.now
+        deadline = self.tracker.next_deadline
+        step = 0.001 if deadline is None else min(0.001, max(0.0, (deadline - self.now) / 2))
+        self.now += step
         return record
 
     def feed(self, record: dict[str, Any]) -> JournalEntry | None:
@@ -427,5 +489,7 @@ class Room:
             session = getattr(tracker, name)(record["settings"], ref=ref, t=t)
         if ref is not None:
             self._pending.append(_Pending(ref, Input(name), session, callback))
+        if name == "sip_call_transfer":
+            self._legs.append(session)  # Daily will report the new leg it dials
         assert tracker.last_entry is not None
         return tracker.last_entry

@@ -115,6 +115,9 @@ class CallFlowMachine(RuleBasedStateMachine):
     #: Whether time may pass until the tracker's timers fire (start watchdog, ring and stop
     #: timeouts); off by default, since a bot that does not run a tracker never hears of them.
     allow_timeouts: ClassVar[bool] = False
+    #: Whether Daily's webhook deliveries for dial-outs started elsewhere are part of the run (the
+    #: tracker adopts them).  A bot never hears webhooks, so off by default; on for a server's handler.
+    allow_webhooks: ClassVar[bool] = False
     #: Whether Daily also sends duplicates, late and unknown events, and junk payloads.
     adversarial: ClassVar[bool] = False
     #: Keyword arguments for the :class:`~dialfsm.CallTracker`.
@@ -136,6 +139,7 @@ class CallFlowMachine(RuleBasedStateMachine):
             dialect=self.dialect,
             allow_left_meeting=self.allow_left_meeting,
             allow_timeouts=self.allow_timeouts,
+            allow_webhooks=self.allow_webhooks,
         )
         self.daily = FakeDaily(self)
         self.coverage = Coverage()

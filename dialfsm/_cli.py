@@ -1,4 +1,4 @@
-"""The ``dialfsm`` command line: ``replay``, ``diagram``, ``paths`` and ``coverage``."""
+"""The ``dialfsm`` command line: ``replay``, ``diagram``, ``paths``, ``coverage`` and ``serve``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from dialfsm._replay import ReplayResult, replay_path
 from dialfsm._table import SessionKind
 from dialfsm._tracker import CallTracker
 from dialfsm.diagrams import DiagramError, check_diagrams, write_diagrams
+from dialfsm.server._cli import add_serve_parser
 from dialfsm.timeline import Timeline, timelines, write_timelines
 
 __all__ = ["main"]
@@ -261,7 +262,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``dialfsm`` command."""
     parser = argparse.ArgumentParser(prog="dialfsm", description="Daily telephony call state machines.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for add in (_add_replay, _add_diagram, _add_paths, _add_coverage):
+    for add in (_add_replay, _add_diagram, _add_paths, _add_coverage, add_serve_parser):  # serve imports uvicorn lazily
         add(sub)
     return parser
 

@@ -493,7 +493,9 @@ O, I, B = DialoutState, Input, Bookkeeping  # noqa: E741  (local shorthands keep
 _PLACED = (O.CONNECTING, O.CONNECTED, O.ANSWERED, O.STOPPING)
 #: The dial-out states after Daily reported progress.
 _PROGRESSED = (O.CONNECTED, O.ANSWERED, O.STOPPING)
-_ADOPTED = "a dial-out started elsewhere (another process, the REST API), adopted from its first event"
+_ADOPTED = (
+    "a dial-out started elsewhere (another process, the REST API), adopted from its first event (it runs no timers)"
+)
 
 # fmt: off
 DIALOUT_TABLE: Final[tuple[Row, ...]] = (

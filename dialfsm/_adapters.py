@@ -250,8 +250,9 @@ class Adapter:
             LOGGER.warning(
                 "dialfsm: Daily reported %s for a dial-out this bot did not start through dialfsm (%s). "
                 "Wire dialfsm before the first start_dialout: the adapter then tracks the SDK's own "
-                "start_dialout too; dial-outs started by another process or the REST API are tracked "
-                "only when the tracker adopts them. This is logged once.",
+                "start_dialout too. A dial-out started by another process or the REST API is tracked only "
+                "when the tracker adopts it (CallTracker(adopt_unknown_dialouts='always'), or its webhooks), "
+                "and the adapter never stops or redials it. This is logged once.",
                 entry.name,
                 entry.message or "adopted",
             )

@@ -21,6 +21,7 @@ from dialfsm import (
     CallTracker,
     DialoutState,
     ErrorCode,
+    Origin,
     Outcome,
     RetryDialout,
     RetryPolicy,
@@ -112,6 +113,8 @@ def test_a_retry_the_guards_refuse_is_journaled_and_logged_not_lost(caplog: pyte
         assert message is not None
         assert message.startswith("retry refused: DIALOUT_IN_PROGRESS")
         assert [e.code for e in calls.tracker.refusals] == ["DIALOUT_IN_PROGRESS"]
+        failed = calls.tracker.sessions[0]
+        assert (failed.outcome, failed.retry_pending, failed.next_attempt) == (Outcome.REJECTED, False, None)
         assert any("RetryDialout(attempt 2)" in w and "DIALOUT_IN_PROGRESS" in w for w in _warnings(caplog))
         assert not calls.errors
 
@@ -534,5 +537,60 @@ def test_daily_calls_on_a_loop_withdraw_a_waiting_retry_when_the_engine_reports_
         assert not calls.errors
         await calls.aclose()
         client.release()
+
+    asyncio.run(main())
+
+
+def test_an_adopted_dialout_is_never_stopped_or_redialled_and_is_hinted_once(caplog: pytest.LogCaptureFixture) -> None:
+    """A dial-out started elsewhere (adopted): no timers run for it, and a stop aimed at it is withdrawn."""
+
+    async def main() -> None:
+        transport, _ = _transport([])
+        calls = track_transport(transport, CallTracker(adopt_unknown_dialouts="always"))
+        session = calls.tracker.handle("on_dialout_connected", {"sessionId": SID}, t=time.monotonic()).session
+        assert session is not None
+        assert session.origin is Origin.ADOPTED
+        assert session.deadline is None
+        await asyncio.sleep(0)
+        assert not calls.timers_running  # nothing to fire for it
+        stop = StopCall(session=session, session_id=SID, reason="ring_timeout")
+        assert await calls.perform(stop) is None
+        assert _withdrawn(calls.tracker) == [("stop withdrawn", "not a call this bot placed (origin adopted)")]
+        calls.tracker.handle("on_dialout_answered", {"sessionId": SID})
+        await calls.aclose()
+        await transport._client.cleanup()
+
+    with caplog.at_level(logging.WARNING, logger="dialfsm"):
+        asyncio.run(main())
+    (hint,) = [w for w in _warnings(caplog) if "did not start through dialfsm" in w]
+    assert "adopt_unknown_dialouts" in hint
+
+
+def test_a_start_completed_after_its_watchdog_is_hung_up_by_the_adapter() -> None:
+    """The start watchdog gave up; Daily then returns an id: the call may ring, so the adapter stops it."""
+    script: list[dict[str, Any]] = [
+        {"call": "start_dialout"},
+        {"sleep": 0.4},  # the watchdog (0.1 s) fires first
+        {"completion": "start_dialout", "session_id": SID, "error": None},
+        {"call": "stop_dialout"},  # the adapter's, for a session that has ended
+        {"completion": "stop_dialout", "error": None},
+    ]
+
+    async def main() -> None:
+        transport, daily = _transport(script)
+        calls = track_transport(transport, CallTracker(timeouts=Timeouts(start=0.1)))
+
+        async def on_joined(transport: DailyTransport, data: object) -> None:
+            await calls.start_dialout(PHONE)
+
+        transport.add_event_handler("on_joined", on_joined)
+        await _run_events(transport, daily)
+        assert daily.made == [("start_dialout", PHONE), ("stop_dialout", SID)]
+        assert daily.failure is None
+        (session,) = calls.tracker.sessions
+        assert (session.state, session.session_id) == (DialoutState.ERROR, SID)
+        assert "stop_dialout.ok" in [e.name for e in calls.tracker.journal]
+        assert calls.tracker.queued_effects == ()
+        await calls.aclose()
 
     asyncio.run(main())

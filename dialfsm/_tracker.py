@@ -42,7 +42,7 @@ from dialfsm._session import JournalEntry, Session, entries, entry_of
 from dialfsm._settings import DialoutSettings, DtmfSettings, SipCallTransferSettings, SipReferSettings
 from dialfsm._snapshot import restore as _restore_snapshot
 from dialfsm._snapshot import snapshot as _take_snapshot
-from dialfsm._step import clock, fire_due, record
+from dialfsm._step import clock, extra, fire_due, record
 from dialfsm._table import AnomalyCode, Disposition, Input
 from dialfsm._text import short_repr
 from dialfsm._timers import TimerHeap
@@ -689,6 +689,11 @@ class CallTracker(TrackerCore):
 
     # --- effects -------------------------------------------------------------------------
 
+    @property
+    def queued_effects(self) -> tuple[Effect, ...]:
+        """The effects queued and not yet taken, oldest first; reading them takes none (see :meth:`take_effects`)."""
+        return tuple(self._effects)
+
     def take_effects(self) -> list[Effect]:
         """The effects queued since the last call (stop a call, retry a dial-out), oldest first.
 
@@ -709,7 +714,8 @@ class CallTracker(TrackerCore):
 
         For a :class:`StopCall`, the stop the tracker registered then waits for
         no completion (a stop for a call that already ended is never sent).  The
-        effect leaves the queue if it is still there.  No session changes.
+        effect leaves the queue if it is still there.  For a :class:`RetryDialout`, the
+        failed session's ``retry_pending`` turns false.  No session changes state.
         """
         t = None if t is None else _valid_time(t)
         if not isinstance(effect, (StopCall, RetryDialout)):
@@ -717,6 +723,8 @@ class CallTracker(TrackerCore):
         self._effects = [e for e in self._effects if e is not effect]
         if isinstance(effect, StopCall) and effect.ref is not None:
             self._pending.withdraw(effect.ref)
+        if isinstance(effect, RetryDialout) and effect.previous._get("retry") is effect:
+            extra(effect.previous)["retry"] = None  # no longer retry_pending: no attempt will follow
         kind = "stop" if isinstance(effect, StopCall) else "retry"
         text = reason if isinstance(reason, str) and len(reason) <= 200 else short_repr(reason)
         return record(self, f"{kind} withdrawn", effect, _JOURNALED, message=text, t=t)

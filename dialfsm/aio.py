@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import inspect
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -39,9 +40,10 @@ from typing import Any
 from dialfsm._errors import keep_error
 from dialfsm._policy import Effect
 from dialfsm._session import JournalEntry, Session
-from dialfsm._table import DialinState, DialoutState, Disposition, Outcome
+from dialfsm._table import DialinState, DialoutState, Disposition, Outcome, SessionKind
 from dialfsm._tracker import CallTracker
 from dialfsm.exceptions import SessionEnded
+from dialfsm.threads import LockedTracker, LoopHandoff, feed_of
 
 __all__ = ["AsyncTracker", "SessionEnded", "TransitionStream"]
 
@@ -61,6 +63,39 @@ def _as_set(value: object, kind: type | tuple[type, ...], what: str) -> frozense
         if not bad and items:
             return items
     raise TypeError(f"expected a {what} or a non-empty collection of them, got {value!r}")
+
+
+def _members(value: object, enums: tuple[type[enum.Enum], ...], what: str) -> object:
+    """``value`` with every plain string replaced by the members of ``enums`` it names (``"answered"``)."""
+    if not isinstance(value, str) and (isinstance(value, enum.Enum) or not isinstance(value, Iterable)):
+        return value
+    names = (value,) if isinstance(value, str) else tuple(value)
+    found: list[object] = []
+    for name in names:
+        if isinstance(name, str) and not isinstance(name, enum.Enum):
+            members = [m for e in enums for m in e if m.value == name]
+            if not members:
+                valid = sorted({m.value for e in enums for m in e})
+                raise ValueError(f"{name!r} names no {what}; expected one of {valid}")
+            found.extend(members)
+        else:
+            found.append(name)
+    return found
+
+
+def _state_set(value: object, kind: SessionKind | None) -> frozenset[Any] | None:
+    """The states ``value`` names: enum members, or strings (for a session of ``kind``, its own states only)."""
+    enums: tuple[type[enum.Enum], ...] = (
+        (DialoutState, DialinState)
+        if kind is None
+        else ((DialoutState,) if kind is SessionKind.DIALOUT else (DialinState,))
+    )
+    what = "state" if kind is None else f"{kind.value} state"
+    return _as_set(_members(value, enums, what), (DialoutState, DialinState), "state")
+
+
+def _outcome_set(value: object) -> frozenset[Any] | None:
+    return _as_set(_members(value, (Outcome,), "outcome"), Outcome, "Outcome")
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:
@@ -218,8 +253,8 @@ class AsyncTracker:
         self,
         session: Session,
         *,
-        state: State | Iterable[State] | None = None,
-        outcome: Outcome | Iterable[Outcome] | None = None,
+        state: State | str | Iterable[State | str] | None = None,
+        outcome: Outcome | str | Iterable[Outcome | str] | None = None,
         timeout: float | None = None,
     ) -> Session:
         """Wait until ``session`` has reached ``state`` or ended with ``outcome``; return it.
@@ -228,7 +263,8 @@ class AsyncTracker:
             session: A session of this tracker.
             state: A state (or several): done once the session has *entered*
                 one, now or earlier (``session.states``), even if it has moved on.
-            outcome: An outcome (or several): done once the session ended with one.
+                A plain string names the session's own state (``"answered"``).
+            outcome: An outcome (or several, or their strings): done once the session ended with one.
             timeout: Seconds to wait at most (``None``: no limit).
 
         With neither ``state`` nor ``outcome``, waits for the session to end.
@@ -236,10 +272,11 @@ class AsyncTracker:
         Raises:
             SessionEnded: the session ended without reaching what was asked.
             TimeoutError: ``timeout`` elapsed first (the session is unchanged).
+            ValueError: a string that names no state of the session's kind (or no outcome).
 
         """
-        states = _as_set(state, (DialoutState, DialinState), "state")
-        outcomes = _as_set(outcome, Outcome, "Outcome")
+        states = _state_set(state, session.kind)
+        outcomes = _outcome_set(outcome)
         loop = self._get_loop()
         future: asyncio.Future[Session] = loop.create_future()
 
@@ -293,35 +330,52 @@ class AsyncTracker:
     ) -> None:
         """Fire the tracker's timers when they are due, and hand its effects to ``on_effect``; until cancelled.
 
-        Run it as a task on the loop that feeds the tracker (the adapters with
-        ``loop=``, or pipecat's): it sleeps until :attr:`CallTracker.next_deadline`
-        (woken early by every new journal entry, which may arm a timer or queue
-        an effect), then calls ``tracker.advance(clock())``.  ``clock`` must be
-        the clock the inputs' ``t`` come from: the adapters' default,
-        ``time.monotonic``.  ``on_effect`` (a function or a coroutine function)
-        receives each :class:`~dialfsm.StopCall` / :class:`~dialfsm.RetryDialout`;
-        without it the effects stay queued for ``tracker.take_effects()``.
-        The adapters' ``perform`` carries both out (``on_effect=calls.perform``).
-        What it returns, if awaitable, is awaited in a task of its own, so a
-        retry waiting for its time holds up no timer; cancelling ``run_timers``
-        cancels those tasks (a future of the bot's own is shielded, not
-        cancelled).  Exceptions ``on_effect`` raises are kept in
-        :attr:`callback_errors`.
+        The adapters run their own timers (:func:`dialfsm.pipecat.track_transport`,
+        :class:`dialfsm.daily.DailyCalls`); use this for a tracker you feed yourself.
+        Run it as a task on the loop that feeds the tracker: it sleeps until
+        :attr:`CallTracker.next_deadline` (woken early by every new journal entry,
+        which may arm a timer or queue an effect), then calls
+        ``tracker.advance(clock())``.  ``clock`` must be the clock the inputs' ``t``
+        come from: the adapters' default, ``time.monotonic``.  ``on_effect`` (a
+        function or a coroutine function) receives each
+        :class:`~dialfsm.StopCall` / :class:`~dialfsm.RetryDialout`; without it the
+        effects stay queued for ``tracker.take_effects()``.  What it returns, if
+        awaitable, is awaited in a task of its own, so a retry waiting for its time
+        holds up no timer; cancelling ``run_timers`` cancels those tasks (a future
+        of the bot's own is shielded, not cancelled).  Exceptions ``on_effect``
+        raises are kept in :attr:`callback_errors`.
+
+        A tracker fed through a :class:`~dialfsm.threads.LockedTracker` (from
+        daily-python's engine thread) is advanced under that feed's lock, so the
+        timers never race the engine.
+
+        Raises:
+            RuntimeError: the tracker is fed through a
+                :class:`~dialfsm.threads.LoopHandoff` on another loop: run the
+                timers on that loop.
+
         """
         loop = self._get_loop()
+        feed = feed_of(self.tracker)
+        if isinstance(feed, LoopHandoff) and feed.loop is not loop:
+            raise RuntimeError("this tracker is fed on another event loop (a LoopHandoff): run its timers there")
+        guard = feed.lock if isinstance(feed, LockedTracker) else contextlib.nullcontext()
         runner = _TimerRunner(self, loop, on_effect)
         self.tracker.add_entry_listener(runner.listen)
         try:
             while True:
                 runner.wake.clear()
-                for effect in self.tracker.take_effects() if on_effect is not None else ():
+                with guard:
+                    effects = self.tracker.take_effects() if on_effect is not None else []
+                    deadline = self.tracker.next_deadline
+                for effect in effects:
                     runner.hand_over(effect)
-                deadline = self.tracker.next_deadline
                 delay = None if deadline is None else max(0.0, deadline - clock())
                 try:
                     await asyncio.wait_for(runner.wake.wait(), delay)
                 except TimeoutError:
-                    self.tracker.advance(clock())
+                    with guard:
+                        self.tracker.advance(clock())
         finally:
             runner.cancel()
             with contextlib.suppress(ValueError):
@@ -329,7 +383,7 @@ class AsyncTracker:
 
     def on_enter(
         self,
-        state: State | Iterable[State],
+        state: State | str | Iterable[State | str],
         callback: Callable[[JournalEntry], object | Awaitable[object]],
         *,
         session: Session | None = None,
@@ -342,12 +396,13 @@ class AsyncTracker:
         :attr:`callback_errors`, never raised into the tracker or the SDK.
 
         Args:
-            state: The state (or states) to watch.
+            state: The state (or states) to watch; a plain string (``"connected"``)
+                names that state of either kind.
             callback: Called with the :class:`~dialfsm.JournalEntry` step that entered it.
             session: Only for this session.
 
         """
-        states = _as_set(state, (DialoutState, DialinState), "state")
+        states = _state_set(state, None)
         assert states is not None
         loop = self._get_loop()
         is_async = inspect.iscoroutinefunction(callback)

@@ -29,6 +29,16 @@ hands it to the tracker's ordered stream: with ``loop=`` to that asyncio loop
 the loop), otherwise under a lock (:class:`~dialfsm.threads.LockedTracker`).
 Nothing it does raises into the SDK: failures are kept in
 :attr:`DailyCalls.errors`.
+
+**Timers and effects.**  The adapter runs the tracker's timers itself, only
+while one is armed or an effect waits: with ``loop=``, in a task on that loop;
+otherwise in a thread of its own that advances the tracker under the
+:class:`~dialfsm.threads.LockedTracker`'s lock, so it never races the engine
+thread (:mod:`dialfsm._drivers`).  It carries out the effects (``stop_dialout``
+for a ring timeout, the next attempt of a retry) for calls this bot placed;
+``perform_effects=False`` leaves them to ``take_effects()``.  The bot leaving
+(``on_call_state_updated("left")``) withdraws a retry still waiting;
+:meth:`DailyCalls.close` stops everything.
 """
 
 from __future__ import annotations
@@ -42,6 +52,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from dialfsm._adapters import Adapter, copy_payload, daily_argument, reporter_args
 from dialfsm._calls import CALLS
+from dialfsm._drivers import LoopDriver, ThreadDriver
+from dialfsm._errors import CallRefused
 from dialfsm._policy import Effect, RetryDialout, StopCall
 from dialfsm._session import Session
 from dialfsm._table import Input
@@ -141,9 +153,17 @@ class DailyCalls(Adapter):
             to its method of the same name, if it has one, after the tracker saw it.
         client: The ``daily.CallClient`` to call (or set :attr:`client` later,
             or use :meth:`create_client`).
-        clock: Where every input's ``t`` comes from (``time.monotonic``, the
-            clock of :meth:`dialfsm.aio.AsyncTracker.run_timers`); ``None`` feeds
-            no times, which leaves the dial-out timers unarmed.
+        clock: Where every input's ``t`` comes from (``time.monotonic``);
+            ``None`` feeds no times, which leaves the timers unarmed.
+        perform_effects: Carry out the tracker's effects (stop a call nobody
+            answered, place a retry); ``False`` leaves them to ``tracker.take_effects()``.
+        warn_after: With ``perform_effects=False``, seconds an effect may wait
+            before it is logged on the ``dialfsm`` logger.
+
+    The adapter runs the tracker's timers itself: with ``loop=``, in a task on
+    that loop; otherwise in a thread of its own that advances the tracker under
+    the feed's lock.  Either runs only while a timer is armed or an effect
+    waits; :meth:`close` (or ``await``:meth:`aclose`) stops it.
 
     Example (needs a room, so not run here)::
 
@@ -151,7 +171,7 @@ class DailyCalls(Adapter):
         client = calls.create_client()          # daily.CallClient(event_handler=calls.event_handler)
         client.join(room_url, token)
         session = calls.start_dialout({"phoneNumber": "+15551234567"})
-        await AsyncTracker(calls.tracker).wait_for(session, state=DialoutState.ANSWERED, timeout=60)
+        await calls.wait_for(session, state="answered", timeout=60)
 
     """
 
@@ -163,20 +183,46 @@ class DailyCalls(Adapter):
         delegate: object = None,
         client: Any = None,
         clock: Callable[[], float] | None = time.monotonic,
+        perform_effects: bool = True,
+        warn_after: float = 10.0,
     ) -> None:
-        feed: Feed
+        feed: LockedTracker | LoopHandoff
         if isinstance(tracker, (LockedTracker, LoopHandoff)):
             feed = tracker
         elif loop is not None:
             feed = LoopHandoff(tracker, loop=loop)
         else:
             feed = LockedTracker(tracker)
-        super().__init__(clock)
+        on_loop = feed.loop if isinstance(feed, LoopHandoff) else None
+        super().__init__(feed.tracker, clock, perform_effects=perform_effects, warn_after=warn_after, loop=on_loop)
         self.feed: Feed = feed
         self.delegate = delegate
         self.client = client
         self._handler: daily.EventHandler | None = None
         self._refs = itertools.count(1)
+        self._driver = self._make_driver(feed, clock)
+
+    def _make_driver(
+        self, feed: LockedTracker | LoopHandoff, clock: Callable[[], float] | None
+    ) -> LoopDriver | ThreadDriver:
+        """The timers' runner: a task on the feed's loop, or a thread advancing under the feed's lock."""
+        if isinstance(feed, LoopHandoff):
+            return LoopDriver(
+                feed.tracker,
+                loop=feed.loop,
+                clock=clock,
+                carry_out=self.perform if self.perform_effects else None,
+                errors=self._errors,
+                warn_after=self.warn_after,
+            )
+        return ThreadDriver(
+            feed.tracker,
+            lock=feed.lock,
+            clock=clock,
+            carry_out=self._perform_now if self.perform_effects else None,
+            errors=self._errors,
+            warn_after=self.warn_after,
+        )
 
     @property
     def tracker(self) -> CallTracker:
@@ -216,7 +262,11 @@ class DailyCalls(Adapter):
             if name in TRACKED_CALLBACKS:
                 if name == "on_call_state_updated":
                     if args and args[0] == "left":
+                        self._left = True
+                        self._driver.cancel_effects("the bot left the room")
                         self.feed.post(self.tracker.handle, "left-meeting", {"state": "left"}, t=self._t())
+                    elif args and args[0] == "joined":
+                        self._left = False
                 elif args:
                     self.feed.post(self.tracker.handle, name, copy_payload(args[0]), t=self._t())
                 else:
@@ -328,6 +378,9 @@ class DailyCalls(Adapter):
         self.feed.call(self.tracker.withdraw, effect, reason=reason, t=self._t())
 
     async def _send_stop(self, effect: StopCall) -> None:
+        self._stop_now(effect)
+
+    def _stop_now(self, effect: StopCall) -> None:
         try:
             client = self._client()
         except RuntimeError:
@@ -342,6 +395,41 @@ class DailyCalls(Adapter):
 
     async def _retry(self, effect: RetryDialout) -> Session:
         return self.start_dialout(effect.settings.to_daily(), retry_of=effect.previous)
+
+    def _perform_now(self, effect: Effect) -> None:
+        """Carry out a due effect at once (the timers thread's ``carry_out``); like :meth:`perform`."""
+        reason = self._screen(effect)
+        if reason is not None:
+            self._withdraw(effect, reason)
+        elif isinstance(effect, StopCall):
+            self._stop_now(effect)
+        else:
+            try:
+                self.start_dialout(effect.settings.to_daily(), retry_of=effect.previous)
+            except CallRefused as refusal:
+                self._retry_refused(effect, refusal)
+
+    # --- the adapter's own activity ----------------------------------------------------------
+
+    @property
+    def timers_running(self) -> bool:
+        """Whether the timers task or thread runs now (only while a timer is armed or an effect waits)."""
+        return self._driver.running
+
+    def close(self) -> None:
+        """Stop the timers and the effects (a waiting retry is withdrawn, journaled), and stop listening.
+
+        The event handler still feeds the tracker; nothing fires its timers any
+        more.  Idempotent.  On the loop, prefer ``await`` :meth:`aclose`.
+        """
+        self._driver.close()
+        self._unwatch()
+
+    async def aclose(self) -> None:
+        """:meth:`close`, then wait until the adapter's tasks have ended (with ``loop=``; on that loop)."""
+        self.close()
+        if isinstance(self._driver, LoopDriver):
+            await self._driver.aclose()
 
     def _invoke(
         self,

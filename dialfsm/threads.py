@@ -21,6 +21,12 @@ stream and never raises (errors are kept in ``errors``), and
 (the bot's guarded calls, which raise :class:`~dialfsm.CallRefused`).
 Inputs posted from one thread are applied in the order that thread posted
 them.
+
+Each feed registers itself as its tracker's feed (:func:`feed_of`), so code
+that only holds the tracker can still reach it on the right thread:
+:meth:`AsyncTracker.run_timers <dialfsm.aio.AsyncTracker.run_timers>` takes a
+:class:`LockedTracker`'s lock around ``advance`` and ``take_effects``, and
+refuses to run on a loop other than a :class:`LoopHandoff`'s.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import threading
+import weakref
 from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
@@ -39,9 +46,28 @@ from dialfsm._session import JournalEntry, Session
 from dialfsm._settings import DialoutSettings, DtmfSettings, SipCallTransferSettings, SipReferSettings
 from dialfsm._tracker import CallTracker
 
-__all__ = ["MAX_ERRORS", "Feed", "LockedTracker", "LoopHandoff"]
+__all__ = ["MAX_ERRORS", "Feed", "LockedTracker", "LoopHandoff", "feed_of"]
 
 _R = TypeVar("_R")
+_FEEDS: weakref.WeakKeyDictionary[CallTracker, weakref.ref[Any]] = weakref.WeakKeyDictionary()
+_FEEDS_LOCK = threading.Lock()
+
+
+def _register(tracker: CallTracker, feed: object) -> None:
+    with _FEEDS_LOCK:
+        _FEEDS[tracker] = weakref.ref(feed)
+
+
+def feed_of(tracker: CallTracker) -> LockedTracker | LoopHandoff | None:
+    """The feed most recently built around ``tracker`` (still alive), or ``None`` if it has none.
+
+    A tracker fed through a feed must be advanced through it too: under a
+    :class:`LockedTracker`'s lock, or on a :class:`LoopHandoff`'s loop.
+    """
+    with _FEEDS_LOCK:
+        ref = _FEEDS.get(tracker)
+    feed = None if ref is None else ref()
+    return feed if isinstance(feed, (LockedTracker, LoopHandoff)) else None
 
 
 class Feed(Protocol):
@@ -90,6 +116,7 @@ class LockedTracker:
         self._tracker = CallTracker() if tracker is None else tracker
         self.lock = threading.RLock() if lock is None else lock
         self._errors: list[BaseException] = []
+        _register(self._tracker, self)
 
     @property
     def tracker(self) -> CallTracker:
@@ -284,6 +311,7 @@ class LoopHandoff:
         self._tracker = CallTracker() if tracker is None else tracker
         self.loop = asyncio.get_running_loop() if loop is None else loop
         self._errors: list[BaseException] = []
+        _register(self._tracker, self)
 
     @property
     def tracker(self) -> CallTracker:

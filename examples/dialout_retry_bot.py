@@ -108,9 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     for session in tracker:
         print(f"attempt {session.attempt}: {session.state} ({session.outcome}) error={session.error!r}")
     if args.log:
-        with open(args.log, "w", encoding="utf-8") as out:
-            for record in records:
-                out.write(json.dumps(record) + "\n")
+        try:
+            with open(args.log, "w", encoding="utf-8") as out:
+                for record in records:
+                    out.write(json.dumps(record) + "\n")
+        except OSError as exc:
+            print(f"{parser.prog}: error: cannot write the log {args.log}: {exc}", file=sys.stderr)
+            return 2
     return 0
 
 

@@ -19,6 +19,7 @@ Run ``python examples/fuzz_naive_bot.py`` to see the shrunk failing sequence.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol
 
@@ -153,6 +154,7 @@ class FixedBotFlow(DialoutBotFlow):
 QUICK = settings(max_examples=200, stateful_step_count=20, deadline=None, database=None)
 
 if __name__ == "__main__":
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()  # no options: a clean usage error
     try:
         run_state_machine_as_test(NaiveBotFlow, settings=QUICK)
     except AssertionError as failure:

@@ -91,10 +91,38 @@ def test_wait_for_rejects_bad_arguments() -> None:
     async def main() -> None:
         calls = AsyncTracker()
         session = calls.tracker.start_dialout(PHONE)
+        with pytest.raises(ValueError, match="'joined' names no dialout state"):
+            await calls.wait_for(session, state="joined")  # a dial-in's state
+        with pytest.raises(ValueError, match="names no outcome"):
+            await calls.wait_for(session, outcome="hung up")
         with pytest.raises(TypeError):
-            await calls.wait_for(session, state="answered")  # type: ignore[arg-type]
+            await calls.wait_for(session, state=3)  # type: ignore[arg-type]
         with pytest.raises(TypeError):
             await calls.wait_for(session, outcome=[])
+        assert not calls.tracker._entry_listeners
+
+    asyncio.run(main())
+
+
+def test_wait_for_and_on_enter_take_plain_strings() -> None:
+    """States and outcomes are string enums, so their plain strings name them too."""
+
+    async def main() -> None:
+        calls = AsyncTracker()
+        tracker = calls.tracker
+        entered: list[str] = []
+        calls.on_enter("connected", lambda step: entered.append(f"{step.session and step.session.kind} {step.dest}"))
+        session = tracker.start_dialout(PHONE)
+        tracker.start_completed(session, session_id="s1")
+        loop = asyncio.get_running_loop()
+        loop.call_soon(tracker.handle, "on_dialout_connected", {"sessionId": "s1"})
+        loop.call_soon(tracker.handle, "on_dialin_connected", {"sessionId": "d1"})
+        loop.call_soon(tracker.handle, "on_dialout_answered", {"sessionId": "s1"})
+        loop.call_soon(tracker.handle, "on_dialout_stopped", {"sessionId": "s1"})
+        assert await calls.wait_for(session, state="answered", timeout=1) is session
+        assert await calls.wait_for(session, state=["error", "stopped"], outcome="completed", timeout=1) is session
+        assert session.outcome is Outcome.COMPLETED
+        assert entered == ["dialout connected", "dialin connected"]  # "connected" names both kinds' state
 
     asyncio.run(main())
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import daily
@@ -30,6 +32,24 @@ SID = "5c7f0d2e-0000-4000-8000-000000000001"
 DIALIN = "5c7f0d2e-0000-4000-8000-0000000000d1"
 PHONE = {"phoneNumber": "+15551234567"}
 NOT_IN_CALL = "Dialout(CallState(NotInACall))"  # what the real engine answers when not joined
+
+
+@pytest.fixture(autouse=True)
+def _close_adapters(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Close every adapter a test made, so no timers thread outlives its test."""
+    made: list[DailyCalls] = []
+    original = DailyCalls.__init__
+
+    @functools.wraps(original)
+    def init(self: DailyCalls, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(DailyCalls, "__init__", init)
+    yield
+    for calls in made:
+        calls.close()
+        assert not calls.timers_running
 
 
 def on_engine_thread(*calls: tuple[Any, ...]) -> None:
@@ -294,7 +314,8 @@ def test_perform_stops_a_call_and_places_a_retry_through_the_real_client() -> No
     """StopCall and RetryDialout carried out with the real CallClient (not joined: it answers with errors)."""
     init_daily()
     now = [0.0]
-    calls = DailyCalls(CallTracker(retry=RetryPolicy(seed=1, jitter=0.0)), clock=lambda: now[0])
+    calls = DailyCalls(CallTracker(retry=RetryPolicy(seed=1, jitter=0.0)), clock=lambda: now[0], perform_effects=False)
+    calls.close()  # this test drives the timers and the effects by hand
     client = calls.create_client()
     tracker = calls.tracker
     try:
@@ -330,7 +351,8 @@ def test_perform_stops_a_call_and_places_a_retry_through_the_real_client() -> No
 
 def test_perform_does_not_stop_a_call_that_ended_meanwhile() -> None:
     init_daily()
-    calls = DailyCalls(CallTracker(), clock=lambda: 61.0)
+    calls = DailyCalls(CallTracker(), clock=lambda: 61.0, perform_effects=False)
+    calls.close()  # this test drives the timers and the effects by hand
     client = calls.create_client()
     tracker = calls.tracker
     try:

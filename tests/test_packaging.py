@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORE = sorted(
     p.stem
     for p in (ROOT / "dialfsm").glob("_*.py")
-    if p.stem not in ("__init__", "__main__", "_cli", "_replay", "_adapters")
+    if p.stem not in ("__init__", "__main__", "_cli", "_replay", "_adapters", "_drivers")
 )
 FORBIDDEN = {"asyncio", "threading", "time", "socket", "daily", "pipecat", "hypothesis"}
 

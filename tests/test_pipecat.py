@@ -260,7 +260,7 @@ def test_perform_stops_a_call_at_the_ring_timeout_and_places_a_due_retry(run: An
         transport = await _transport()
         now = [0.0]
         tracker = CallTracker(retry=RetryPolicy(seed=1, jitter=0.0))
-        calls = track_transport(transport, tracker, clock=lambda: now[0])
+        calls = track_transport(transport, tracker, clock=lambda: now[0], perform_effects=False)
         session = tracker.start_dialout(PHONE, t=0.0)
         tracker.start_completed(session, session_id=SID, t=0.5)
         tracker.handle("dialout-connected", {"sessionId": SID}, t=1.0)
@@ -311,7 +311,7 @@ def test_perform_does_not_stop_a_call_that_ended_meanwhile(run: Any) -> None:
 
         transport.stop_dialout = stop_dialout
         tracker = CallTracker()
-        calls = track_transport(transport, tracker, clock=lambda: 61.0)
+        calls = track_transport(transport, tracker, clock=lambda: 61.0, perform_effects=False)
         session = tracker.start_dialout(PHONE, t=0.0)
         tracker.start_completed(session, session_id=SID, t=0.5)
         tracker.handle("dialout-connected", {"sessionId": SID}, t=1.0)

@@ -319,3 +319,15 @@ def test_withdrawing_a_retry_or_something_else() -> None:
     assert tracker.take_effects() == []
     junk = tracker.withdraw("not an effect")  # type: ignore[arg-type]
     assert junk.code == AnomalyCode.MALFORMED_INPUT
+
+
+def test_withdrawing_a_retry_clears_retry_pending() -> None:
+    """A retry the bot will not place (withdrawn) is no longer pending on the failed session."""
+    tracker = CallTracker(retry=RetryPolicy(seed=1))
+    failed = tracker.start_dialout({"phoneNumber": "+15551234567"}, t=0.0)
+    tracker.start_completed(failed, None, "Dialout(NoWorkerForRoom)", t=0.5)
+    (retry,) = tracker.take_effects()
+    assert isinstance(retry, RetryDialout)
+    assert (failed.retry_pending, failed.retry_not_before) == (True, retry.not_before)
+    tracker.withdraw(retry, reason="retry refused: DIALOUT_IN_PROGRESS")
+    assert (failed.retry_pending, failed.retry_not_before, failed.next_attempt) == (False, None, None)

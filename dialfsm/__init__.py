@@ -150,7 +150,7 @@ if TYPE_CHECKING:
         write_timelines,
     )
 
-__version__ = "0.2.0"
+from dialfsm._version import VERSION as __version__  # noqa: N811  (one module holds the version)
 
 #: Where each public name lives.
 _EXPORTS: dict[str, str] = {

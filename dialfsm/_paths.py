@@ -78,6 +78,16 @@ class TablePath:
         """A short, file-name-safe label: ``dialout-idle-connecting-answered``."""
         return "-".join([self.kind.value, *(s.value for s in self.states)])
 
+    @property
+    def file_name(self) -> str:
+        """A file name saying what the path covers: each input and the state it leads to.
+
+        ``dialout__start_dialout=connecting__dialout-answered=answered.jsonl``: no
+        two different paths share one.
+        """
+        steps = [f"{row.input.value}={state.value}" for row, state in zip(self.rows, self.states[1:], strict=True)]
+        return "__".join([self.kind.value, *steps]) + ".jsonl"
+
     def to_jsonl(self) -> str:
         """The records as JSON Lines (one object per line, each line ending in a newline)."""
         return "".join(json.dumps(record) + "\n" for record in self.records)

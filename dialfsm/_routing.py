@@ -20,7 +20,9 @@ this module decides only *which session* an event is for, then hands it to
 * ``left-meeting`` reaches every live session (one entry, a step each); with
   none live it is only journaled.
 * ``dialin-ready`` is room-level: each SIP endpoint is recorded once; the same
-  endpoint again is ``DUPLICATE_EVENT``.
+  endpoint again is ``DUPLICATE_EVENT``.  The tracker remembers the latest
+  :data:`~dialfsm._core.MAX_ENDPOINTS` endpoints (a room has a handful): an
+  endpoint older than those is recorded again.
 * An event naming a session of the other kind (``dialin-connected`` for a
   dial-out's id) is ``UNKNOWN_SESSION``.
 
@@ -35,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from dialfsm._core import TrackerCore
+from dialfsm._core import MAX_ENDPOINTS, TrackerCore
 from dialfsm._inputs import (
     DialinConnected,
     DialinError,
@@ -139,6 +141,8 @@ def dialin_ready(core: TrackerCore, event: DialinReady, t: float | None) -> Jour
         message = f"dialin-ready for endpoint {short_repr(event.sip_endpoint)} again"
         return record(core, "dialin-ready", event, _ANOMALY, AnomalyCode.DUPLICATE_EVENT, message, t=t)
     core._endpoints[event.sip_endpoint] = None
+    if len(core._endpoints) > MAX_ENDPOINTS:  # bounded: the oldest endpoint goes
+        del core._endpoints[next(iter(core._endpoints))]
     return record(core, "dialin-ready", event, Disposition.RECORDED, t=t)
 
 

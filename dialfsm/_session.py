@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final, NamedTuple
 
 from dialfsm._errors import ErrorCode
+from dialfsm._inputs import Ref
 from dialfsm._journal import CODE_OF, DECODERS, DISPOSITION_OF, INPUT_BY_VALUE, STATE_OF, JournalRow
 from dialfsm._machine import ENGINES, STEP_KINDS, FastCell
 from dialfsm._settings import DialoutSettings
@@ -145,6 +146,7 @@ class Session:
         "_owner",
         "_session_id",
         "_settings",
+        "_start_key",
         "_start_ref",
         "_state",
         "_states",
@@ -198,7 +200,8 @@ class Session:
         self._timer: Input | None = None
         self._timer_seq = 0  # the arming order, to break ties between equal deadlines
         self._owner: object = None  # the tracker that created it
-        self._start_ref: str | None = None
+        self._start_ref: Ref | None = None  # what its start call was registered under: a ref string, a CallKey
+        self._start_key: int | None = None  # the seq of its start call's journal entry (names it in a recording)
         self.attempt = 1
         self.previous = None
         self.next_attempt = None
@@ -303,6 +306,7 @@ class Session:
             fields["next_attempt"] = fields.pop("retry")
         fields.pop("_dispatch", None)
         fields.pop("_model", None)
+        fields.setdefault("_start_key", None)  # new in 0.3
         for name, value in fields.items():
             object.__setattr__(self, name, value)
         self._dispatch = ENGINES[self.kind].fast

@@ -13,6 +13,12 @@ Listeners are not carried either (they are code).
 
 A snapshot of a newer format, or a corrupt one, raises
 :class:`~dialfsm.exceptions.SnapshotError` and yields no tracker at all.
+Restoring is strict in three steps: every field is read with its type; the
+tracker built must pass the invariant checker (:mod:`dialfsm._invariants`:
+no session listed twice as live, no timer a state does not arm...); and its
+own snapshot must equal the data given, so whatever restores is exactly what
+this dialfsm would have written (a snapshot of dialfsm 0.1.0 is: fields added
+since are written only when they hold something).
 This module works on a :class:`~dialfsm._core.TrackerCore` (a friend of it);
 :meth:`CallTracker.restore <dialfsm.CallTracker.restore>` passes the class
 to build, so nothing here imports the tracker.
@@ -27,13 +33,16 @@ from typing import Any, Final, TypeVar
 
 from dialfsm._calls import CALL_INPUTS
 from dialfsm._core import TrackerCore
-from dialfsm._errors import CallRefused, ErrorCode, SnapshotError
-from dialfsm._machine import TABLES
-from dialfsm._policy import Effect, RetryDialout, RetryPolicy, StopCall, Timeouts
+from dialfsm._errors import ErrorCode, SnapshotError
+from dialfsm._inputs import CallKey, Ref
+from dialfsm._invariants import problems
+from dialfsm._options import MEMORY_OPTIONS, behaviour_options, tracker_options
+from dialfsm._policy import Effect, RetryDialout, StopCall
 from dialfsm._session import Session
 from dialfsm._settings import parse_dialout_settings
 from dialfsm._step import bind
 from dialfsm._table import DialinState, DialoutState, Input, InputKind, Outcome, SessionKind
+from dialfsm._text import short_repr
 from dialfsm._timers import TimerHeap
 
 __all__ = ["FORMAT", "VERSION", "restore", "snapshot"]
@@ -48,7 +57,7 @@ _Core = TypeVar("_Core", bound=TrackerCore)
 
 def snapshot(core: TrackerCore) -> dict[str, Any]:
     """The JSON-able state of ``core`` (see the module docstring for what is carried)."""
-    return {
+    data: dict[str, Any] = {
         "format": FORMAT,
         "version": VERSION,
         "config": _config(core),
@@ -65,39 +74,22 @@ def snapshot(core: TrackerCore) -> dict[str, Any]:
         "pending": {
             call.value: rows
             for call in CALL_INPUTS
-            if (rows := [[p.session.index, p.ref] for p in core._pending.waiting(call)])
+            if (rows := [_pending_row(p.session.index, p.ref, p.key) for p in core._pending.waiting(call)])
         },
-        "start_refs": {ref: s.index for ref, s in core._start_refs.items()},
+        "start_refs": {ref: s.index for ref, s in core._start_refs.items() if isinstance(ref, str)},
         "endpoints": list(core._endpoints),
-        # A retry suggested for a session already forgotten (finished_limit) is not carried.
-        "effects": [_effect_row(e) for e in core._effects if _named(e) in core._sessions.values()],
+        # A retry suggested for (or a stop of) a session already forgotten (finished_limit) is not carried.
+        "effects": [_effect_row(e) for e in core._effects if _kept(core, _named(e))],
     }
+    keys = [[ref.value, s.index] for ref, s in core._start_refs.items() if isinstance(ref, CallKey)]
+    if keys:
+        data["start_keys"] = keys
+    return data
 
 
 def _config(core: TrackerCore) -> dict[str, Any]:
-    timeouts, policy = core.timeouts, core.retry_policy
-    return {
-        "max_dialouts": core.max_dialouts,
-        "allow_dialout": core.allow_dialout,
-        "engine": core.engine,
-        "journal_limit": core._journal_limit,
-        "keep_history": core.keep_history,
-        "finished_limit": core.finished_limit,
-        "timeouts": None
-        if timeouts is None
-        else {"start": timeouts.start, "ring": timeouts.ring, "stop": timeouts.stop},
-        "retry": None
-        if policy is None
-        else {
-            "max_attempts": policy.max_attempts,
-            "base_delay": policy.base_delay,
-            "multiplier": policy.multiplier,
-            "max_delay": policy.max_delay,
-            "jitter": policy.jitter,
-            "seed": policy.seed,
-            "retry_on": sorted(code.value for code in policy.retry_on),
-        },
-    }
+    memory = {"engine": core.engine, "journal_limit": core._journal_limit, "keep_history": core.keep_history}
+    return {**memory, **behaviour_options(core)}
 
 
 def _rng_state(state: tuple[Any, ...]) -> list[Any]:
@@ -109,13 +101,26 @@ def _named(effect: Effect) -> Session:
     return effect.session if isinstance(effect, StopCall) else effect.previous
 
 
+def _kept(core: TrackerCore, session: Session) -> bool:
+    return core._sessions.get(session.index) is session
+
+
 def _linked(other: Session | None, sessions: Mapping[int, Session]) -> int | None:
     """The index of a linked attempt, if the tracker still holds it (``finished_limit`` forgets)."""
     return None if other is None or sessions.get(other.index) is not other else other.index
 
 
+def _ref_json(ref: Ref | None) -> object:
+    """A ref as JSON: a bot's string as is, a :class:`CallKey` as ``{"key": value}``."""
+    return {"key": ref.value} if isinstance(ref, CallKey) else ref
+
+
+def _pending_row(index: int, ref: Ref | None, key: int | None) -> list[Any]:
+    return [index, _ref_json(ref)] if key is None else [index, _ref_json(ref), key]
+
+
 def _session_row(s: Session, sessions: Mapping[int, Session]) -> dict[str, Any]:
-    return {
+    row = {
         "index": s.index,
         "kind": s.kind.value,
         "session_id": s.session_id,
@@ -132,16 +137,19 @@ def _session_row(s: Session, sessions: Mapping[int, Session]) -> dict[str, Any]:
         "deadline": s._deadline,
         "timer": None if s._timer is None else s._timer.value,
         "timer_seq": s._timer_seq,
-        "start_ref": s._start_ref,
+        "start_ref": _ref_json(s._start_ref),
         "attempt": s.attempt,
         "previous": _linked(s.previous, sessions),
         "retry": _linked(s.next_attempt, sessions),
     }
+    if s._start_key is not None:
+        row["start_key"] = s._start_key
+    return row
 
 
 def _effect_row(effect: Effect) -> dict[str, Any]:
     if isinstance(effect, StopCall):
-        return {"type": "stop", "session": effect.session.index, "reason": effect.reason, "ref": effect.ref}
+        return {"type": "stop", "session": effect.session.index, "reason": effect.reason, "ref": _ref_json(effect.ref)}
     return {
         "type": "retry",
         "previous": effect.previous.index,
@@ -156,43 +164,83 @@ def restore(data: object, cls: type[_Core]) -> _Core:
 
     Raises:
         SnapshotError: ``data`` is not a dialfsm snapshot, is of a newer format
-            version, or is corrupt.  No tracker is returned half-restored.
+            version, or is corrupt (unreadable, breaking an invariant, or not what
+            this dialfsm writes).  No tracker is returned half-restored.
 
     """
     if not isinstance(data, Mapping) or data.get("format") != FORMAT:
         raise SnapshotError("not a dialfsm snapshot (its 'format' is not 'dialfsm.snapshot')")
     version = data.get("version")
     if isinstance(version, bool) or not isinstance(version, int):
-        raise SnapshotError(f"snapshot 'version' must be an int, got {version!r}")
+        raise SnapshotError(f"snapshot 'version' must be an int, got {short_repr(version)}")
     if version > VERSION:
-        raise SnapshotError(f"snapshot format version {version} is newer than this dialfsm reads ({VERSION})")
+        raise SnapshotError(
+            f"snapshot format version {short_repr(version)} is newer than this dialfsm reads ({VERSION})"
+        )
     if version < 1:
-        raise SnapshotError(f"unknown snapshot format version {version}")
+        raise SnapshotError(f"unknown snapshot format version {short_repr(version)}")
     try:
-        return _restore(data, cls)
+        core = _restore(data, cls)
     except SnapshotError:
         raise
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, CallRefused) as exc:
-        raise SnapshotError(f"corrupt snapshot: {type(exc).__name__}: {exc}") from None
+    except (Exception, RecursionError) as exc:  # noqa: BLE001  (anything a corrupt snapshot makes fail)
+        raise SnapshotError(f"corrupt snapshot: {type(exc).__name__}: {short_repr(str(exc), 200)}") from None
+    broken = problems(core)
+    if broken:
+        raise SnapshotError(f"corrupt snapshot: {'; '.join(broken[:3])}")
+    difference = _difference(snapshot(core), data, "")
+    if difference is not None:
+        raise SnapshotError(f"corrupt snapshot: not what this dialfsm writes (at {difference})")
+    return core
+
+
+def _difference(ours: object, theirs: object, path: str) -> str | None:
+    """The path of the first place where ``theirs`` differs from ``ours``, or ``None``."""
+    if isinstance(ours, dict) and isinstance(theirs, Mapping):
+        for key in sorted({*ours, *theirs}, key=str):
+            if key not in ours or key not in theirs:
+                return f"{path}/{short_repr(key)}"
+            found = _difference(ours[key], theirs[key], f"{path}/{key}")
+            if found is not None:
+                return found
+        return None
+    if isinstance(ours, list) and isinstance(theirs, list):
+        if len(ours) != len(theirs):
+            return f"{path} (length)"
+        for n, (a, b) in enumerate(zip(ours, theirs, strict=True)):
+            found = _difference(a, b, f"{path}/{n}")
+            if found is not None:
+                return found
+        return None
+    same = type(ours) is type(theirs) or (
+        isinstance(ours, float) and isinstance(theirs, int) and not isinstance(theirs, bool)
+    )
+    return None if same and ours == theirs else path or "/"
 
 
 def _float_or_none(value: object) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ValueError(f"expected a finite number or null, got {value!r}")
+        raise ValueError(f"expected a finite number or null, got {short_repr(value)}")
     return float(value)
 
 
 def _int(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError(f"expected an int >= 0, got {value!r}")
+        raise ValueError(f"expected an int >= 0, got {short_repr(value)}")
+    return value
+
+
+def _bool(value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected a bool, got {short_repr(value)}")
     return value
 
 
 def _str(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected a string, got {type(value).__name__}")
+    if type(value) is not str:
+        raise TypeError(f"expected a string, got {short_repr(value)}")
     return value
 
 
@@ -200,31 +248,42 @@ def _str_or_none(value: object) -> str | None:
     return None if value is None else _str(value)
 
 
+def _key(value: object) -> int | str:
+    if (type(value) is int and value >= 0) or (type(value) is str and value):
+        return value
+    raise ValueError(f"a call key must be an int >= 0 or a non-empty string, got {short_repr(value)}")
+
+
+def _ref(value: object) -> Ref | None:
+    """A ref from JSON: a string, ``{"key": value}`` (a :class:`CallKey`), or null."""
+    if isinstance(value, Mapping):
+        if set(value) != {"key"}:
+            raise ValueError(f"a ref object must be {{'key': ...}}, got {short_repr(value)}")
+        return CallKey(_key(value["key"]))
+    return _str_or_none(value)
+
+
+def _list(value: object) -> list[Any]:
+    if not isinstance(value, list):
+        raise TypeError(f"expected a list, got {short_repr(value)}")
+    return value
+
+
 def _new_core(config: Mapping[str, Any], cls: type[_Core]) -> _Core:
-    timeouts_row, retry_row = config["timeouts"], config["retry"]
-    return cls(
-        max_dialouts=config["max_dialouts"],
-        allow_dialout=bool(config["allow_dialout"]),
-        engine=config["engine"],
-        journal_limit=config["journal_limit"],
-        keep_history=bool(config["keep_history"]),
-        finished_limit=config["finished_limit"],
-        timeouts=None if timeouts_row is None else Timeouts(**timeouts_row),
-        retry=None
-        if retry_row is None
-        else RetryPolicy(**{**retry_row, "retry_on": frozenset(ErrorCode(c) for c in retry_row["retry_on"])}),
-    )
+    memory = {name: config[name] for name in MEMORY_OPTIONS}
+    behaviour = tracker_options(cls, {k: v for k, v in config.items() if k not in MEMORY_OPTIONS})
+    return cls(**memory, **behaviour)
 
 
 def _restore(data: Mapping[str, Any], cls: type[_Core]) -> _Core:
     core = _new_core(data["config"], cls)
-    rng = data["rng"]
-    core._rng.setstate((rng[0], tuple(rng[1]), rng[2]))
+    rng = _list(data["rng"])
+    core._rng.setstate((rng[0], tuple(_list(rng[1])), rng[2]))
     core._seq = _int(data["seq"])
     core._created = _int(data["created"])
     core._now = _float_or_none(data["now"])
     core._timers = TimerHeap.from_entries([], _int(data["timer_seq"]))
-    rows = data["sessions"]
+    rows = _list(data["sessions"])
     sessions = {}
     for row in rows:
         session = _session(row, core)
@@ -234,86 +293,88 @@ def _restore(data: Mapping[str, Any], cls: type[_Core]) -> _Core:
         sid = _str_or_none(row["session_id"])
         if sid is not None:
             if sid in core._by_id:
-                raise ValueError(f"session id {sid!r} repeated")
+                raise ValueError(f"session id {short_repr(sid)} repeated")
             bind(core, session, sid)
     for row in rows:
         session = sessions[row["index"]]
-        session.previous = None if row["previous"] is None else sessions[row["previous"]]
-        session.next_attempt = None if row["retry"] is None else sessions[row["retry"]]
+        session.previous = None if row["previous"] is None else sessions[_int(row["previous"])]
+        session.next_attempt = None if row["retry"] is None else sessions[_int(row["retry"])]
     core._sessions = dict(sorted(sessions.items()))
     _restore_indexes(data, core, sessions)
     return core
 
 
 def _session(row: Mapping[str, Any], core: TrackerCore) -> Session:
-    kind = SessionKind(row["kind"])
+    kind = SessionKind(_str(row["kind"]))
     states_enum: type[DialoutState] | type[DialinState] = DialoutState if kind is SessionKind.DIALOUT else DialinState
     settings = None if row["settings"] is None else parse_dialout_settings(row["settings"])
     index = _int(row["index"])
     if index >= core._created:
         raise ValueError(f"session index {index} beyond 'created'")
     session = Session(kind, index, None, settings)
-    states = [states_enum(v) for v in row["states"]]
-    if not states or states[0] is not states_enum("idle"):
-        raise ValueError("a session's states must start with idle")
+    states = [states_enum(_str(v)) for v in _list(row["states"])]
+    if not states:
+        raise ValueError(f"session {index}: no states")
     session._states, session._state = states, states[-1]
-    session._outcome = None if row["outcome"] is None else Outcome(row["outcome"])
-    if (session._outcome is None) == (session._state in TABLES[kind].terminal):
-        raise ValueError(f"session {index}: outcome and state disagree")
-    if bool(row["answered"]) != session.answered:
-        raise ValueError(f"session {index}: 'answered' disagrees with its states")
+    session._outcome = None if row["outcome"] is None else Outcome(_str(row["outcome"]))
+    _bool(row["answered"])
     session._error = _str_or_none(row["error"])
-    session._error_code = None if row["error_code"] is None else ErrorCode(row["error_code"])
-    session._stop_requested = bool(row["stop_requested"])
+    session._error_code = None if row["error_code"] is None else ErrorCode(_str(row["error_code"]))
+    session._stop_requested = _bool(row["stop_requested"])
     session._live_transfers = _int(row["live_transfers"])
-    session._warnings = None if row["warnings"] is None else [_str(w) for w in row["warnings"]]
-    session._dtmf = None if row["dtmf"] is None else [_str(d) for d in row["dtmf"]]
+    session._warnings = None if row["warnings"] is None else [_str(w) for w in _list(row["warnings"])]
+    session._dtmf = None if row["dtmf"] is None else [_str(d) for d in _list(row["dtmf"])]
     session._deadline = _float_or_none(row["deadline"])
-    session._timer = None if row["timer"] is None else Input(row["timer"])
-    if session._timer is not None and (session._timer.kind is not InputKind.TIMER or session._deadline is None):
-        raise ValueError(f"session {index}: bad timer")
-    session.attempt = _int(row["attempt"]) or 1
+    session._timer = None if row["timer"] is None else Input(_str(row["timer"]))
+    if session._timer is not None and session._timer.kind is not InputKind.TIMER:
+        raise ValueError(f"session {index}: {session._timer.value} is no timer")
+    session.attempt = _int(row["attempt"])
     session._timer_seq = _int(row["timer_seq"])
-    session._start_ref = _str_or_none(row["start_ref"])
+    session._start_ref = _ref(row["start_ref"])
+    session._start_key = None if row.get("start_key") is None else _int(row["start_key"])
     session._owner = core
     return session
 
 
 def _restore_indexes(data: Mapping[str, Any], core: TrackerCore, sessions: Mapping[int, Session]) -> None:
-    live = [sessions[i] for i in data["live"]]
-    if any(s.is_terminal for s in live) or {s.index for s in live} != {
-        s.index for s in sessions.values() if not s.is_terminal
-    }:
-        raise ValueError("'live' does not match the sessions' states")
+    live = [sessions[_int(i)] for i in _list(data["live"])]
     core._live = {s.index: s for s in live}
-    core._live_dialouts = sum(1 for s in live if s.kind is SessionKind.DIALOUT)
-    core._waiting_for_id = {i: sessions[i] for i in data["waiting_for_id"]}
-    core._forgotten = {_str(sid): None for sid in data["forgotten"]}
-    core._finished = deque(sessions[i] for i in data["finished"])
-    for name, queue_rows in data["pending"].items():
-        call = Input(name)
+    core._live_dialouts = sum(1 for s in core._live.values() if s.kind is SessionKind.DIALOUT)
+    core._waiting_for_id = {_int(i): sessions[i] for i in _list(data["waiting_for_id"])}
+    core._forgotten = {_str(sid): None for sid in _list(data["forgotten"])}
+    core._finished = deque(sessions[_int(i)] for i in _list(data["finished"]))
+    pending = data["pending"]
+    if not isinstance(pending, Mapping):
+        raise TypeError("'pending' must be an object")
+    for name, queue_rows in pending.items():
+        call = Input(_str(name))
         if call.kind is not InputKind.CALL:
             raise ValueError(f"pending {name!r} is not a call")
-        for index, ref in queue_rows:
-            core._pending.register(call, sessions[index], _str_or_none(ref))
-    core._start_refs = {_str(ref): sessions[i] for ref, i in data["start_refs"].items()}
-    core._endpoints = {_str(e): None for e in data["endpoints"]}
-    for effect in data["effects"]:
+        for row in _list(queue_rows):
+            index, ref, *key = _list(row)
+            if len(key) > 1:
+                raise ValueError(f"a pending row has {len(row)} items")
+            core._pending.register(call, sessions[_int(index)], _ref(ref), _int(key[0]) if key else None)
+    core._start_refs = {_str(ref): sessions[_int(i)] for ref, i in data["start_refs"].items()}
+    for value, index in (_list(pair) for pair in _list(data.get("start_keys", []))):
+        core._start_refs[CallKey(_key(value))] = sessions[_int(index)]
+    core._endpoints = {_str(e): None for e in _list(data["endpoints"])}
+    for effect in _list(data["effects"]):
         core._effects.append(_effect(effect, sessions))
     for session in live:
         core._timers.rearm(session)  # the saved arming order keeps ties between equal deadlines as they were
-        if core._machines is not None:
+        if core._machines is not None and session._model is None:
             core._attach_model(session)
 
 
 def _effect(row: Mapping[str, Any], sessions: Mapping[int, Session]) -> Effect:
     if row["type"] == "stop":
-        session = sessions[row["session"]]
+        session = sessions[_int(row["session"])]
         return StopCall(
-            session=session, session_id=session.session_id, reason=_str(row["reason"]), ref=_str_or_none(row.get("ref"))
+            session=session, session_id=session.session_id, reason=_str(row["reason"]), ref=_ref(row["ref"])
         )
     if row["type"] == "retry":
-        previous = sessions[row["previous"]]
+        previous = sessions[_int(row["previous"])]
         if previous._settings is None:
             raise ValueError("a retry effect names a session without settings")
         delay = _float_or_none(row["delay"])
@@ -324,4 +385,4 @@ def _effect(row: Mapping[str, Any], sessions: Mapping[int, Session]) -> Effect:
             delay=0.0 if delay is None else delay,
             not_before=_float_or_none(row["not_before"]),
         )
-    raise ValueError(f"unknown effect type {row['type']!r}")
+    raise ValueError(f"unknown effect type {short_repr(row['type'])}")

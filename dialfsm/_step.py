@@ -29,7 +29,7 @@ from typing import Final
 
 from dialfsm._core import TrackerCore
 from dialfsm._errors import classify_error
-from dialfsm._inputs import TimerExpired
+from dialfsm._inputs import CallKey, TimerExpired
 from dialfsm._journal import CODE_ATOM, ENCODERS
 from dialfsm._machine import STEP_CODE
 from dialfsm._policy import StopCall, retry_for
@@ -192,14 +192,19 @@ def decide_outcome(core: TrackerCore, session: Session, outcome: object, entered
 
 
 def retire(core: TrackerCore, session: Session) -> None:
-    """``session`` just ended: it leaves the live sets, may be retried, and may push an old one out."""
-    core._live.pop(session.index, None)
-    session._deadline = session._timer = None  # disarm(), inline: once per session
+    """``session`` just ended: it leaves the live sets, may be retried, and may push an old one out.
+
+    The retry is decided first, before anything changes (:func:`~dialfsm._policy.retry_for`
+    never raises on a validated policy, and this keeps a step whole even if it did).
+    """
     policy = core.retry_policy
+    retry = None
     if policy is not None and session.kind is SessionKind.DIALOUT:
         retry = retry_for(session, policy, core._rng, core._now)
-        if retry is not None:
-            core._effects.append(retry)
+    core._live.pop(session.index, None)
+    session._deadline = session._timer = None  # disarm(), inline: once per session
+    if retry is not None:
+        core._effects.append(retry)
     core._waiting_for_id.pop(session.index, None)
     if core.finished_limit is not None:
         core._finished.append(session)
@@ -223,8 +228,9 @@ def forget(core: TrackerCore, gone: Session) -> None:
             del core._forgotten[next(iter(core._forgotten))]
     if gone._start_ref is not None and core._start_refs.get(gone._start_ref) is gone:
         del core._start_refs[gone._start_ref]
-    core._pending.forget(gone)
-    core._effects = [e for e in core._effects if not isinstance(e, StopCall) or e.session is not gone]
+    core._pending.forget(gone)  # O(its own calls): nothing of them stays behind
+    # A StopCall still queued for it is withdrawn by take_effects (its session has ended): not scanned here,
+    # so forgetting costs the same however many effects wait.
 
 
 # --- timers --------------------------------------------------------------------------------
@@ -245,7 +251,11 @@ def arm(core: TrackerCore, session: Session, timer: Timer, t: float | None) -> N
     if seconds is None or base is None:  # disabled, or no time known yet: nothing to arm
         disarm(session)
         return
-    core._timers.arm(session, timer.input, base + seconds)
+    deadline = base + seconds
+    if deadline - deadline != 0.0:  # overflowed to inf: a deadline no clock reaches is no timer
+        disarm(session)
+        return
+    core._timers.arm(session, timer.input, deadline)
 
 
 def clock(core: TrackerCore, now: float) -> None:
@@ -376,9 +386,11 @@ def _start_timed_out(core: TrackerCore, session: Session, typed: object, after: 
 
 
 def _ask_bot_to_stop(core: TrackerCore, session: Session, typed: object, after: State) -> str:
-    # The tracker stops the call on the bot's behalf: a stop call now waits for its completion.
-    ref = f"ring_timeout#{core._seq}"
-    core._pending.register(Input.STOP_DIALOUT, session, ref)
+    # The tracker stops the call on the bot's behalf: a stop call now waits for its completion.  Its
+    # name is a CallKey, which no bot ref can equal, made of what a replay reproduces (one ring timeout
+    # per session at most, in `connected`, where the session always has its id).
+    ref = CallKey(f"ring_timeout:{session.session_id if session.session_id is not None else f'#{session.index}'}")
+    core._pending.register(Input.STOP_DIALOUT, session, ref, core._seq)
     core._effects.append(StopCall(session=session, session_id=session.session_id, reason="ring_timeout", ref=ref))
     return f"no answer within {_seconds(core, 'ring')} s: the bot is asked to stop the call"
 

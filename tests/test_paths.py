@@ -122,15 +122,31 @@ def test_cli_paths_kind_and_cover_options(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_cli_paths_out_writes_one_file_per_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """``--out DIR`` writes numbered files that replay to their paths' targets."""
+    """``--out DIR`` writes one file per path, named by the inputs and states it covers, that replays to its target."""
     assert main(["paths", "--kind", "dialout", "--out", str(tmp_path)]) == 0
-    files = sorted(tmp_path.glob("*.jsonl"))
     paths = transition_cover("dialout")
-    assert [f.name for f in files] == [f"{i:02d}-{p.name}.jsonl" for i, p in enumerate(paths, start=1)]
+    files = [tmp_path / p.file_name for p in paths]
+    assert sorted(tmp_path.glob("*.jsonl")) == sorted(files)
+    assert all(f.name.startswith("dialout__start_dialout=connecting__") for f in files)
+    assert len({f.name for f in files}) == len(files)
     assert capsys.readouterr().out.split() == [str(f) for f in files]
     for file, path in zip(files, paths, strict=True):
         assert main(["replay", "--strict", str(file)]) == 0
         assert path.states[-1].value in capsys.readouterr().out
+
+
+def test_cli_paths_out_never_overwrites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A second ``--out`` into the same folder refuses, in one line, before writing anything (issue 12, point 5)."""
+    assert main(["paths", "--kind", "dialin", "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    before = {p: p.read_bytes() for p in tmp_path.iterdir()}
+    (tmp_path / transition_cover("dialout")[0].file_name).write_text("mine\n")
+    assert main(["paths", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dialfsm paths: will not overwrite ")
+    assert err.count("\n") == 1
+    assert {p: p.read_bytes() for p in before} == before
+    assert (tmp_path / transition_cover("dialout")[0].file_name).read_text() == "mine\n"
 
 
 def test_cli_paths_out_reports_an_unwritable_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -55,8 +55,14 @@ def test_happy_example_report() -> None:
             "error": None,
             "attempt": 1,
             "retry_of": None,
+            "index": 0,
+            "warnings": {"count": 1, "last": ["Dialout codec did not match, using fallback."]},
+            "dtmf": {"count": 1, "last": ["9"]},
         }
     ]
+    assert report["schema"] == 2
+    assert report["totals"] == {"rejected": 0, "anomalies": 0, "unreadable": 0}
+    assert report["notes"] == ["no header: replayed with dialfsm 0.2.0's default options"]
 
 
 def test_messy_example_report() -> None:
@@ -219,8 +225,11 @@ def test_listener_exceptions_never_escape() -> None:
     tracker.add_entry_listener(boom)
     entry = tracker.handle("dialin-connected", {"sessionId": "x"})
     assert entry.disposition.value == "transition"
-    assert len(tracker.listener_errors) == 2
+    # The input listener, the entry listener, then the entry listener again on the journal's one note saying so.
+    assert len(tracker.listener_errors) == 3
+    (note,) = [e for e in tracker.journal if e.name == "listener error"]
+    assert "RuntimeError" in (note.message or "")
     tracker.remove_input_listener(boom)
     tracker.remove_entry_listener(boom)
     tracker.handle("dialin-stopped", {"sessionId": "x"})
-    assert len(tracker.listener_errors) == 2
+    assert len(tracker.listener_errors) == 3

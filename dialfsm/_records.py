@@ -9,13 +9,14 @@ gives what the live tracker concluded:
 * **A call** carries what was applied: the validated settings (``to_daily()``)
   of an accepted call, and ``"refused": CODE`` on a refused one, which replay
   refuses the same way whatever the (redacted) settings say now.
-* **Names, not guesses.**  A call the bot named carries its ``"ref"``; any
-  other carries ``"key"``, the seq of its journal entry (the tracker pairs by
-  neither; it names the call for replay).  A completion carries the name of
-  the call it *paired with* live (``"ref"`` or ``"key"``), or ``"key": null``
-  when it paired with none, so replay pairs it with the same call, whatever
-  ``session`` the bot passed.  A ``retry_of`` names the earlier attempt by
-  its session id, else by its start call's ref or key (``{"key": ...}``).
+* **Names, not guesses.**  Every accepted call carries ``"key"``, the seq of
+  its journal entry (the tracker never pairs by it; it names the call for
+  replay), and the bot's ``"ref"`` if it gave one.  A completion carries the
+  name of the call it *paired with* live (``"ref"`` or ``"key"``), or
+  ``"key": null`` when it paired with none, so replay pairs it with the same
+  call, whatever ``session`` the bot passed.  A ``retry_of`` names the earlier
+  attempt by its start call's key (``{"key": ...}``): ids and refs can be
+  reused, keys cannot.
 * **Known anomalies.**  An input the tracker journals as an anomaly without
   reading it (a malformed completion, a typed event that is no event, a
   withdrawal of something that is no effect) carries ``"anomaly": CODE``:
@@ -47,16 +48,20 @@ def name_of(ref: object) -> dict[str, Any]:
 
 
 def retry_of_name(previous: object) -> object:
-    """How a record names the attempt a retry follows: its id, its start call's ref, or ``{"key": ...}``."""
+    """How a record names the attempt a retry follows: ``{"key": ...}``, the key of its start call.
+
+    Keys are unique (ids and refs can be reused once a session is forgotten or
+    a call completed), so replay finds the very session the live bot named,
+    even one ``finished_limit`` made the tracker forget.  A ``retry_of`` given
+    as a string (an id, a ref) of no session this tracker started is written as given.
+    """
     if not isinstance(previous, Session):
         return {"key": previous.value} if type(previous) is CallKey else previous
-    if previous.session_id is not None:
-        return previous.session_id
-    if isinstance(previous._start_ref, str):
-        return previous._start_ref
     if type(previous._start_ref) is CallKey:
         return {"key": previous._start_ref.value}
-    return {"key": previous._start_key}
+    if previous._start_key is not None:
+        return {"key": previous._start_key}
+    return previous.session_id if previous.session_id is not None else previous._start_ref
 
 
 def call_record(
@@ -79,7 +84,9 @@ def call_record(
         typed = outcome[0] if isinstance(outcome, tuple) else outcome
         settings = getattr(typed, "settings", None)
         line[spec.argument] = settings.to_daily() if settings is not None else getattr(typed, "session_id", None)
-        line.update(name_of(ref) if ref is not None else {"key": key})
+        if isinstance(ref, str):
+            line["ref"] = ref
+        line["key"] = ref.value if type(ref) is CallKey else key  # what names it: its completion, a retry_of
     if retry_of is not None:
         line["retry_of"] = retry_of_name(retry_of)
     return line

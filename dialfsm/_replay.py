@@ -40,10 +40,10 @@ warnings and tones.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import sys
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any, Final
 
@@ -66,6 +66,7 @@ __all__ = [
     "REPORT_SCHEMA",
     "LongLine",
     "ReplayResult",
+    "Starts",
     "feed_record",
     "iter_log_lines",
     "replay_lines",
@@ -81,6 +82,9 @@ PROBLEM_LIMIT: Final = 1000
 REPORT_SCHEMA: Final = 2
 #: How many of a session's latest warnings and tones a replay report shows (all are counted).
 LAST_FEW: Final = 3
+#: How many of the sessions its start calls created a replay remembers by key, to find the one a ``retry_of``
+#: names even after the tracker forgot it (``finished_limit``), as the live bot's ``retry_of=session`` could.
+STARTS_KEPT: Final = 1024
 
 _CALLS: Final[Mapping[str, Input]] = {i.value: i for i in Input if i.kind is InputKind.CALL}
 _KINDS: Final = ("event", "call", "completion", "withdraw", "note")
@@ -148,6 +152,30 @@ class _Extras:
         if len(self.sessions) > 2 * len(tracker) + 64:
             kept = {s.index for s in tracker}
             self.sessions = {i: e for i, e in self.sessions.items() if i in kept}
+
+
+class Starts:
+    """The sessions a replay's start calls created, by the ``"key"`` their lines give (the latest :data:`STARTS_KEPT`).
+
+    A recording names the attempt a retry follows by its start call's key;
+    replay finds it here, whether or not the tracker still holds it.
+    """
+
+    def __init__(self) -> None:
+        self._by_key: OrderedDict[object, Session] = OrderedDict()
+
+    def add(self, key: object, session: Session) -> None:
+        """The start call of line key ``key`` created ``session``."""
+        self._by_key[key] = session
+        self._by_key.move_to_end(key)
+        if len(self._by_key) > STARTS_KEPT:
+            self._by_key.popitem(last=False)
+
+    def find(self, name: object) -> Session | None:
+        """The session a recorded ``retry_of`` (``{"key": k}``) names, if a start line gave it."""
+        if isinstance(name, dict) and set(name) == {"key"}:
+            return self._by_key.get(name["key"])
+        return None
 
 
 class ReplayResult:
@@ -338,8 +366,11 @@ class _Why:
 # --- feeding records --------------------------------------------------------------------------
 
 
-def feed_record(tracker: CallTracker, record: object) -> JournalEntry | None:
+def feed_record(tracker: CallTracker, record: object, *, starts: Starts | None = None) -> JournalEntry | None:
     """Feed one decoded log record (a JSON value) to ``tracker``.  Never raises.
+
+    ``starts``: the sessions earlier start lines created, by key (a replay
+    keeps one for the whole log, so a ``retry_of`` finds its attempt).
 
     Returns the journal entry it produced (a refused call's entry too).
     """
@@ -360,6 +391,8 @@ def feed_record(tracker: CallTracker, record: object) -> JournalEntry | None:
     if len(kinds) != 1:
         what = "no" if not kinds else "more than one"
         return _malformed(tracker, f"line has {what} of {', '.join(repr(k) for k in _KINDS)}", tf)
+    if kinds[0] in ("call", "withdraw"):
+        return (_feed_call if kinds[0] == "call" else _feed_withdraw)(tracker, record, tf, starts or Starts())
     return _FEEDERS[kinds[0]](tracker, record, tf)
 
 
@@ -418,7 +451,7 @@ def _retry_of(value: object) -> object:
     return value
 
 
-def _feed_call(tracker: CallTracker, record: Mapping[str, Any], t: float | None) -> JournalEntry:
+def _feed_call(tracker: CallTracker, record: Mapping[str, Any], t: float | None, starts: Starts) -> JournalEntry:
     name = record["call"]
     call = _CALLS.get(name) if isinstance(name, str) else None
     if call is None:
@@ -433,14 +466,19 @@ def _feed_call(tracker: CallTracker, record: Mapping[str, Any], t: float | None)
         ref = _name(record)
         if type(ref) is CallKey and type(ref.value) is not int:
             raise _LineError(f"a call's 'key' must be an int, got {short_repr(ref.value)}")
-        retry_of = _retry_of(record.get("retry_of"))
+        retry_of = starts.find(record.get("retry_of")) or _retry_of(record.get("retry_of"))
     except _LineError as exc:
         if code is None:
             return _malformed(tracker, str(exc), t)
         retry_of = None  # refused live: it is refused again, whatever its names hold
     argument = record.get("session_id") if call is Input.STOP_DIALOUT else record.get("settings")
-    with contextlib.suppress(CallRefused):  # journaled by the tracker as REFUSED
-        tracker.place(call, argument, ref=ref, t=t, retry_of=retry_of, refused=code)  # type: ignore[arg-type]
+    try:
+        session = tracker.place(call, argument, ref=ref, t=t, retry_of=retry_of, refused=code)[0]  # type: ignore[arg-type]
+    except CallRefused:
+        pass  # journaled by the tracker as REFUSED
+    else:
+        if call is Input.START_DIALOUT and "key" in record:
+            starts.add(record["key"], session)
     assert tracker.last_entry is not None
     return tracker.last_entry
 
@@ -458,17 +496,19 @@ def _feed_completion(tracker: CallTracker, record: Mapping[str, Any], t: float |
     return tracker.complete(completion, t=t)
 
 
-def _feed_withdraw(tracker: CallTracker, record: Mapping[str, Any], t: float | None) -> JournalEntry:
+def _feed_withdraw(tracker: CallTracker, record: Mapping[str, Any], t: float | None, starts: Starts) -> JournalEntry:
     kind, reason = record["withdraw"], record.get("reason")
     text = reason if isinstance(reason, str) else "not carried out"
     try:
         ref = _name(record)
-        previous = _retry_of(record.get("retry_of"))
     except _LineError as exc:
         return _malformed(tracker, str(exc), t)
     for effect in tracker.queued_effects:
         if (kind == "stop" and isinstance(effect, StopCall) and ref is not None and effect.ref == ref) or (
-            kind == "retry" and isinstance(effect, RetryDialout) and _names(tracker, effect.previous, previous)
+            kind == "retry"
+            and isinstance(effect, RetryDialout)
+            and effect.previous is (starts.find(record.get("retry_of")) or tracker.get(record.get("retry_of")))  # type: ignore[arg-type]
+            and effect.attempt == record.get("attempt")
         ):
             return tracker.withdraw(effect, reason=text, t=t)
     session = tracker.get(record["session_id"]) if isinstance(record.get("session_id"), str) else None
@@ -479,32 +519,20 @@ def _feed_withdraw(tracker: CallTracker, record: Mapping[str, Any], t: float | N
     return _malformed(tracker, f"unknown effect {short_repr(kind)} withdrawn", t)
 
 
-def _names(tracker: CallTracker, session: Session, name: object) -> bool:
-    """Whether a retry's ``retry_of`` name (an id, a start ref, a key) is ``session``'s."""
-    if name is None:
-        return False
-    if isinstance(name, str) and session.session_id == name:
-        return True
-    try:
-        return tracker.started_as(name) is session  # type: ignore[arg-type]
-    except TypeError:  # an unhashable name
-        return False
-
-
 def _feed_note(tracker: CallTracker, record: Mapping[str, Any], t: float | None) -> JournalEntry:
     return tracker.note(record["note"], record.get("data"), t=t)
 
 
 _FEEDERS: Final[Mapping[str, Callable[[CallTracker, Mapping[str, Any], float | None], JournalEntry]]] = {
     "event": _feed_event,
-    "call": _feed_call,
     "completion": _feed_completion,
-    "withdraw": _feed_withdraw,
     "note": _feed_note,
 }
 
 
-def _feed_line(tracker: CallTracker, raw: bytes | str | LongLine, max_bytes: int = MAX_LINE_BYTES) -> int:
+def _feed_line(
+    tracker: CallTracker, raw: bytes | str | LongLine, max_bytes: int = MAX_LINE_BYTES, starts: Starts | None = None
+) -> int:
     """Feed one log line to ``tracker``; 1 if it was an input (anything but a blank line), else 0."""
     value = _decode(raw, max_bytes)
     if value is None:
@@ -513,7 +541,7 @@ def _feed_line(tracker: CallTracker, raw: bytes | str | LongLine, max_bytes: int
         _malformed(tracker, value.message)
         return 1
     try:
-        feed_record(tracker, value)
+        feed_record(tracker, value, starts=starts)
     except Exception as exc:  # noqa: BLE001  (a line no check foresaw must not stop the replay)
         _malformed(tracker, f"line could not be fed: {type(exc).__name__}: {short_repr(str(exc), 80)}")
     return 1
@@ -597,21 +625,21 @@ def _run(
     max_line_bytes: int,
     progress: Callable[[int], object] | None,
 ) -> ReplayResult:
-    problems, extras = _Problems(problem_limit), _Extras()
+    problems, extras, starts = _Problems(problem_limit), _Extras(), Starts()
     inputs = 0
     tracker.add_entry_listener(problems)
     tracker.add_entry_listener(extras)
     try:
         for number, raw in head:
             tracker.line = number
-            inputs += _feed_line(tracker, raw, max_line_bytes)
+            inputs += _feed_line(tracker, raw, max_line_bytes, starts)
         for number, raw in rest:
             tracker.line = number
             if not number & 0xFFF:
                 extras.prune(tracker)
                 if progress is not None:
                     progress(number)
-            inputs += _feed_line(tracker, raw, max_line_bytes)
+            inputs += _feed_line(tracker, raw, max_line_bytes, starts)
     finally:
         tracker.line = None
         tracker.remove_entry_listener(problems)

@@ -195,10 +195,6 @@ class CallTracker(TrackerCore):
         """The session with Daily's ``session_id``, or ``None``."""
         return self._by_id.get(session_id)
 
-    def started_as(self, ref: Ref) -> Session | None:
-        """The dial-out whose ``start_dialout`` was named ``ref`` (a string or a :class:`~dialfsm.CallKey`), if kept."""
-        return self._start_refs.get(ref)
-
     @property
     def sessions(self) -> tuple[Session, ...]:
         """Every session, in order of creation (copied at once: safe while another thread feeds the tracker)."""

@@ -56,6 +56,7 @@ __all__ = [
 _KINDS: Final[Mapping[str, InputKind]] = {i.value: i.kind for i in Input}
 _TITLES: Final[Mapping[SessionKind, str]] = {SessionKind.DIALOUT: "dial-out", SessionKind.DIALIN: "dial-in"}
 _DETAIL_LIMIT: Final = 80
+_NOTE_WIDTH: Final = 36
 #: Characters Mermaid's sequence grammar gives meaning to, as its entity codes.
 _ENTITIES: Final[Mapping[str, str]] = {"#": "#35;", ";": "#59;", "<": "#lt;", ">": "#gt;", "%": "#37;"}
 _RESERVED: Final = re.compile("[#;<>%]")
@@ -85,6 +86,17 @@ def _escape(text: str) -> str:
     if len(text) > _DETAIL_LIMIT:
         text = text[: _DETAIL_LIMIT - 3] + "..."
     return _RESERVED.sub(lambda m: _ENTITIES[m.group()], text)
+
+
+def _wrapped(text: str) -> str:
+    """A note's text, escaped, in lines of about :data:`_NOTE_WIDTH` characters (a note is as wide as its text)."""
+    lines: list[str] = []
+    for word in _escape(text).split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= _NOTE_WIDTH:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br/>".join(lines)
 
 
 def _time(t: float | None) -> str:
@@ -121,9 +133,9 @@ def _arrow_lines(entry: JournalEntry, step: JournalEntry) -> list[str]:
         lines = [f"    Daily{'-x' if bad else '->>'}dialfsm: {text}"]
     why = step.message or ""
     if step.disposition is Disposition.REFUSED:
-        lines.append(f"    Note over bot,dialfsm: {_escape(f'refused {step.code}{where}: {why}')}")
+        lines.append(f"    Note over bot,dialfsm: {_wrapped(f'refused {step.code}{where}: {why}')}")
     elif step.disposition is Disposition.ANOMALY:
-        lines.append(f"    Note over dialfsm,Daily: {_escape(f'anomaly {step.code}{where}: {why}')}")
+        lines.append(f"    Note over dialfsm,Daily: {_wrapped(f'anomaly {step.code}{where}: {why}')}")
     elif step.disposition is Disposition.TRANSITION and step.source is not None and step.dest is not None:
         lines.append(f"    Note over dialfsm: {_escape(f'{step.source.value} → {step.dest.value}')}")
     elif step.disposition is Disposition.JOURNALED:

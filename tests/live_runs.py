@@ -133,12 +133,14 @@ class Bot:
     effects: list[Any] = field(default_factory=list)
 
     def t(self) -> float | None:
+        """The time of the next input: half a second on, or ``None`` for a bot that passes no times."""
         if not self.timed:
             return None
         self.now += 0.5
         return self.now
 
     def play(self, action: tuple[Any, ...]) -> None:
+        """Do one action."""
         getattr(self, f"_{action[0]}")(*action[1:])
 
     def _start(self, settings: Any, ref: str | None, retry: str | None, index: int) -> None:

@@ -19,7 +19,17 @@ from typing import Any
 import pytest
 from hypothesis import given
 
-from dialfsm import CallRefused, CallTracker, Recorder, RecordingError, RetryPolicy, Timeouts, replay_lines, replay_path
+from dialfsm import (
+    CallRefused,
+    CallTracker,
+    Recorder,
+    RecordingError,
+    RetryPolicy,
+    StopCall,
+    Timeouts,
+    replay_lines,
+    replay_path,
+)
 from dialfsm._cli import main
 from tests.live_runs import Bot, conclusions, live_runs
 
@@ -159,6 +169,7 @@ def test_attaching_a_recorder_changes_no_refs(ref: str) -> None:
         except CallRefused as refusal:
             out.append(refusal.code.value)
         (effect,) = t.take_effects()
+        assert isinstance(effect, StopCall)
         out.append(t.stop_completed(effect.session, ref=effect.ref, t=62.0).disposition.value)
         out.append(t.stop_completed(effect.session, ref=ref, t=62.1).disposition.value)
         return out

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dialfsm import CallTracker, RetryPolicy, render_timeline, replay_path, timelines, write_timelines
+from dialfsm import CallTracker, RetryDialout, RetryPolicy, render_timeline, replay_path, timelines, write_timelines
 from dialfsm._cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,6 +84,7 @@ def test_a_retried_attempt_says_so() -> None:
     first = tracker.start_dialout({"phoneNumber": "+15551234567"}, t=0.0)
     tracker.start_completed(first, error="No workers available", t=0.1)
     (effect,) = tracker.take_effects()
+    assert isinstance(effect, RetryDialout)
     second = tracker.start_dialout(effect.settings, retry_of=effect.previous, t=2.0)
     tracker.start_completed(second, session_id="b2", t=2.1)
     one, two = timelines(tracker)

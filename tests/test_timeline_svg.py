@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from dialfsm import CallTracker, replay_path, timelines, write_timelines
+from dialfsm import replay_path, timelines, write_timelines
 from dialfsm.timeline import find_browser
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -20,7 +20,8 @@ numbers, keys, anywhere in the record.
 * **SIP URIs** (``sip:``, ``sips:``) lose their user part (and password),
   whatever it holds (``;``, ``?``...), and the headers after ``?``: each
   character becomes ``*``, so the length, the scheme and the host stay
-  (``sip:bob@example.com`` -> ``sip:***@example.com``).  A display name
+  (``sip:bob@example.com`` -> ``sip:***@example.com``).  A URI with no ``@``
+  (no user, or one cut short in a message) is masked whole after ``sip:``.  A display name
   before ``<sip:...>``, quoted or not, becomes ``*`` s too.
 * **Keys pressed** (``tones``, ``tone``) become ``0`` where they are keys
   (what is no key stays); an ``extension`` becomes all ``0`` s.
@@ -123,6 +124,9 @@ def _sip_uris(text: str) -> str:
         if end is not None and text[stop] == "@" and stop > start:
             out.append(_stars(text[start:stop]) + "@")
             start = stop + 1
+        else:  # no "@": a URI without a user, or one cut short (a repr, a message): all of it may be the user
+            out.append(_stars(text[start:stop]))
+            start = stop
         uri_end = _URI_END.search(text, start)
         cut = len(text) if uri_end is None else uri_end.start()
         out.append(text[start:cut])

@@ -10,8 +10,10 @@ this module decides only *which session* an event is for, then hands it to
   id (and gives it that id), and so does a ``dialout-error`` or
   ``dialout-warning`` with no id.  An id of a session the tracker forgot
   (``finished_limit``) never binds again: ``UNKNOWN_SESSION``.
-* ``dialin-connected`` with an unknown id creates a dial-in session.  Other
-  ``dialin-*`` events need a known dial-in.
+* ``dialin-connected`` with an unknown id creates a dial-in session (not for
+  the id of a session the tracker forgot: ``UNKNOWN_SESSION``, as for
+  dial-outs, so ``finished_limit`` never turns a late event into a new call).
+  Other ``dialin-*`` events need a known dial-in.
 * ``participant-joined`` / ``participant-left`` route by the participant's
   session id; for a participant that is no tracked session they are only
   journaled (``JOURNALED``).
@@ -102,6 +104,8 @@ def dialin_connected(core: TrackerCore, event: DialinConnected, t: float | None)
     """``dialin-connected``: a new dial-in for an unknown id; the dial-in with that id otherwise."""
     session = core._by_id.get(event.session_id)
     if session is None:
+        if event.session_id in core._forgotten:
+            return unknown(core, event, f"dialin-connected for forgotten session {short_repr(event.session_id)}", t)
         session = new_session(core, _DIALIN)
         bind(core, session, event.session_id)
     elif session.kind is not _DIALIN:

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from dialfsm._inputs import (
         Call,
         CallCompleted,
+        CallKey,
         DailyEvent,
         DialinConnected,
         DialinError,
@@ -165,6 +166,7 @@ _EXPORTS: dict[str, str] = {
     "BY_HISTORY": "dialfsm._table",
     "Call": "dialfsm._inputs",
     "CallCompleted": "dialfsm._inputs",
+    "CallKey": "dialfsm._inputs",
     "CallRefused": "dialfsm.exceptions",
     "CallTracker": "dialfsm._tracker",
     "CheckResult": "dialfsm.diagrams",
@@ -281,6 +283,7 @@ __all__ = [
     "Bookkeeping",
     "Call",
     "CallCompleted",
+    "CallKey",
     "CallRefused",
     "CallTracker",
     "CheckResult",

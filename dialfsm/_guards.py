@@ -214,13 +214,15 @@ def accept(
     previous: Session | None,
     t: float | None,
     ref: Ref | None = None,
+    key: int | None = None,
 ) -> Session:
     """A call passed its guards: create a start's session, register the call as pending, step the session.
 
     ``ref`` is what the call is registered under (a bot's string, a :class:`CallKey`,
-    or ``None``); its key is the seq of the call's journal entry.
+    or ``None``); ``key`` what names it in a recording (by default, the seq of its journal entry).
     """
-    key = core._seq
+    if key is None:
+        key = core._seq
     if ref is None:
         ref = call.ref
     if isinstance(call, StartDialout):
@@ -234,7 +236,7 @@ def accept(
         core._waiting_for_id[target.index] = target
     assert target is not None
     core._pending.register(call.input, target, ref, key)
-    step(core, target, call.input, call, key, t, True)
+    step(core, target, call.input, call, core._seq, t, True)
     return target
 
 

@@ -340,7 +340,7 @@ def _finite(value: float) -> bool:
 
 
 def _decode(raw: bytes | str | LongLine, max_bytes: int) -> object:
-    """The JSON value of a line, or a ``str`` saying why it has none (``None``: a blank line)."""
+    """The JSON value of a line, or a :class:`_Why` saying why it has none (``None``: a blank line)."""
     if isinstance(raw, LongLine):
         return _Why(f"line is {raw.length:,} bytes long, over the {max_bytes:,}-byte cap (not read)")
     if isinstance(raw, bytes):

@@ -31,7 +31,7 @@ from dialfsm._calls import CALLS, PendingCall, PendingCalls
 from dialfsm._core import MAX_LISTENER_ERRORS, EngineModel, TrackerCore
 from dialfsm._errors import CallRefused, RefusalCode
 from dialfsm._guards import accept, complete, completion_name, completion_problem, guard, pair
-from dialfsm._inputs import CallCompleted, DailyEvent, Ref
+from dialfsm._inputs import CallCompleted, CallKey, DailyEvent, Ref
 from dialfsm._journal import ENCODERS, copy_items
 from dialfsm._machine import STEP_KINDS
 from dialfsm._parse import PARSER_BY_NAME, ParseProblem, event_name, from_daily, to_daily
@@ -483,14 +483,15 @@ class CallTracker(TrackerCore):
         outcome = guard(self, call, argument, ref, retry_of)
         if refused is not None and (not isinstance(outcome, CallRefused) or outcome.code is not refused):
             outcome = CallRefused(refused, f"refused when it was recorded ({refused.value})", call=spec.name)
+        key = self._seq  # what names the call in a recording (a failing listener may journal before it)
         if self._input_listeners:
-            self._notify_input(call_record(spec, argument, ref, retry_of, outcome, self._seq), t)
+            self._notify_input(call_record(spec, argument, ref, retry_of, outcome, key), t)
         if isinstance(outcome, CallRefused):
             raw = argument.session_id if isinstance(argument, Session) else argument
             record(self, spec.name, raw, _REFUSED, outcome.code.value, outcome.message, t=t)
             raise outcome
         typed, target, previous = outcome
-        return accept(self, typed, target, previous, t, ref if type(ref) is not str else None), typed
+        return accept(self, typed, target, previous, t, ref if type(ref) is CallKey else None, key), typed
 
     # --- completions --------------------------------------------------------------------
 

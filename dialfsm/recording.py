@@ -111,7 +111,9 @@ class Recorder:
 
     Args:
         target: A file path (opened for writing, or appending with ``append=True``)
-            or an open text stream (written to and flushed, never closed by the recorder).
+            or an open text stream (written to and flushed, never closed by the
+            recorder; one not at its start, which the recorder cannot read back,
+            continues what it holds: no header is written to it).
         redact: Mask numbers, SIP users and names (:mod:`dialfsm._redact`'s rules);
             ``False`` writes inputs verbatim, for local debugging.
         clock: Gives ``"at"`` (seconds, for people; replay never reads it);
@@ -150,13 +152,14 @@ class Recorder:
         self._trackers: list[CallTracker] = []
         self._file: Any = None
         self._stream: IO[str] | None = None
+        self._continues = False  # a stream given mid-way: it continues what it holds, with no header of ours
         if isinstance(target, (str, os.PathLike)):
             self._name = os.fspath(target)
             self._open(append)
         else:
             self._name = str(getattr(target, "name", type(target).__name__))
             self._stream = target
-            self._fresh = _at_start(target)
+            self._continues = not _at_start(target)
 
     def _open(self, append: bool) -> None:
         try:
@@ -257,7 +260,8 @@ class Recorder:
             if self._header is None:
                 if not self._fresh:
                     raise RecordingError(f"cannot attach a tracker to {self._name}: it has lines but no header")
-                self._write(_line_of(_header_record_of(tracker, redacted=self.redact), False, None))
+                if not self._continues:
+                    self._write(_line_of(_header_record_of(tracker, redacted=self.redact), False, None))
                 self._header = options
             elif dict(self._header) != options:
                 raise RecordingError(_mismatch(self._name, self._header, options))

@@ -118,7 +118,8 @@ class TrackerCore:
         self.finished_limit = finished_limit
         self.timeouts = timeouts
         self.retry_policy = retry
-        self._rng = random.Random(None if retry is None else retry.seed)
+        # Without a policy the generator is never drawn from: seeded with 0, so a snapshot is the same every run.
+        self._rng = random.Random(0 if retry is None else retry.seed)
         self._now: float | None = None
 
     def _init_io(self) -> None:

@@ -301,5 +301,7 @@ def _bind_from_completion(core: TrackerCore, session: Session, session_id: str) 
     owner = core._by_id.get(session_id)
     if owner is not None:
         return f"start completion returned {session_id!r}, already the id of session #{owner.index}"
+    if session_id in core._forgotten:  # as for events: a forgotten id never binds again
+        return f"start completion returned {short_repr(session_id)}, the id of a session the tracker forgot"
     bind(core, session, session_id)
     return None

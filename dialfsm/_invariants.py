@@ -504,8 +504,10 @@ def _s_attempts(core: TrackerCore, session: Session) -> Iterator[str]:
     if previous is not None:
         if previous._owner is not core or previous.kind is not SessionKind.DIALOUT or previous._outcome is None:
             yield "retries no finished dial-out of this tracker"
-        elif previous.next_attempt is not session or session.attempt != previous.attempt + 1:
-            yield "its previous attempt does not link back to it"
+        elif previous.next_attempt is None or previous.next_attempt.previous is not previous:
+            yield "its previous attempt links to no retry of its own"  # retried twice: it links to the latest
+        elif session.attempt != previous.attempt + 1:
+            yield f"attempt {session.attempt} retries attempt {previous.attempt}"
     if following is not None and (following._owner is not core or following.previous is not session):
         yield "its next attempt does not link back to it"
 

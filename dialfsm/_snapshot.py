@@ -42,7 +42,7 @@ from dialfsm._session import Session
 from dialfsm._settings import parse_dialout_settings
 from dialfsm._step import bind
 from dialfsm._table import DialinState, DialoutState, Input, InputKind, Outcome, SessionKind
-from dialfsm._text import short_repr
+from dialfsm._text import describe_error, short_repr
 from dialfsm._timers import TimerHeap
 
 __all__ = ["FORMAT", "VERSION", "restore", "snapshot"]
@@ -184,7 +184,7 @@ def restore(data: object, cls: type[_Core]) -> _Core:
     except SnapshotError:
         raise
     except (Exception, RecursionError) as exc:  # noqa: BLE001  (anything a corrupt snapshot makes fail)
-        raise SnapshotError(f"corrupt snapshot: {type(exc).__name__}: {short_repr(str(exc), 200)}") from None
+        raise SnapshotError(f"corrupt snapshot: {describe_error(exc)}") from None
     broken = problems(core)
     if broken:
         raise SnapshotError(f"corrupt snapshot: {'; '.join(broken[:3])}")

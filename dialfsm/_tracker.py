@@ -509,14 +509,14 @@ class CallTracker(TrackerCore):
         if t is not None:
             t = _valid_time(t)
         try:
+            if t is not None:
+                clock(self, t)  # timers due first: one may end (and forget) the session the call was on
             problem = completion_problem(completion)
             if problem is None:
                 completion = _plain_completion(completion)
             pending = None if problem is not None else pair(self, completion, session)
             if self._input_listeners:
                 self._notify_input(completion_record(completion, pending, problem), t)
-            if t is not None:
-                clock(self, t)
             if problem is not None:
                 name = completion_name(completion)
                 return record(self, name, completion, _ANOMALY, AnomalyCode.MALFORMED_INPUT, problem, t=t)

@@ -322,10 +322,13 @@ def _replay(args: argparse.Namespace) -> int:
         try:
             result = _replay_one(path, args, patch)
         except (OSError, ReplayError, OptionsError) as exc:
-            reason = exc.strerror or type(exc).__name__ if isinstance(exc, OSError) else str(exc)
-            what = "cannot read " if isinstance(exc, OSError) else ""
-            _error("replay", f"{what}{path}: {reason}" if isinstance(exc, OSError) else f"{path}: {reason}")
-            reports.append({"path": path, "error": f"{what}{reason}"})
+            problem = (
+                f"cannot read {path}: {exc.strerror or type(exc).__name__}"
+                if isinstance(exc, OSError)
+                else f"{path}: {exc}"
+            )
+            _error("replay", problem)
+            reports.append({"path": path, "error": problem})
             status = 2
             continue
         if args.svg and not _write_svgs(result, _svg_folder(args.svg, path, several)):

@@ -54,8 +54,8 @@ from types import TracebackType
 from typing import IO, Any, Final
 
 from dialfsm._errors import DialfsmError
-from dialfsm._header import HEADER_KEY, is_header, read_header
 from dialfsm._header import header_record as _header_record_of
+from dialfsm._header import is_header, read_header
 from dialfsm._jsonable import to_jsonable
 from dialfsm._options import behaviour_options
 from dialfsm._parse import ParseProblem, from_daily, to_daily
@@ -321,7 +321,3 @@ def _mismatch(name: str, header: Mapping[str, Any], options: Mapping[str, Any]) 
         f"{k}: {short_repr(header.get(k))} in the recording, {short_repr(options.get(k))} here" for k in differ[:3]
     )
     return f"cannot record into {name}: its header's tracker options differ from this tracker's ({shown})"
-
-
-#: The reserved key of a recording's header line (re-exported for readers).
-HEADER = HEADER_KEY

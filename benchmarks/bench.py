@@ -33,7 +33,7 @@ from typing import Any
 import transitions
 from transitions import Machine
 
-from dialfsm import CallTracker, replay_path
+from dialfsm import CallTracker, replay_lines, replay_path
 
 ROOT = Path(__file__).resolve().parent
 STATES = ["idle", "connecting", "connected", "answered", "stopping", "stopped", "error"]
@@ -291,6 +291,36 @@ def replay_plain_s(path: Path) -> float:
     return time.perf_counter() - start
 
 
+# --- figure 5: forgetting sessions whose calls never completed ----------------------------------
+
+
+def forget_us(calls: int) -> float:
+    """Microseconds per dial-in that gets an unacknowledged send_dtmf and is forgotten at once (finished_limit=0)."""
+    tracker = CallTracker(finished_limit=0, journal_limit=0, keep_history=False)
+    gc.collect()
+    start = time.perf_counter()
+    for i in range(calls):
+        sid = f"d{i}"
+        tracker.handle("dialin-connected", {"sessionId": sid})
+        tracker.handle("participant-joined", {"participant": {"session_id": sid}})
+        tracker.send_dtmf({"sessionId": sid, "tones": "1"})
+        tracker.handle("dialin-stopped", {"sessionId": sid})
+    return (time.perf_counter() - start) / calls * 1e6
+
+
+# --- figure 6: replay of lines that are no input ------------------------------------------------
+
+
+def garbage_peak_mb(lines: int) -> float:
+    """Peak traced memory (MB) replaying ``lines`` lines that are not JSON (each one an anomaly)."""
+    tracemalloc.start()
+    result = replay_lines((n, b"not json at all\n") for n in range(1, lines + 1))
+    peak = tracemalloc.get_traced_memory()[1] / 1e6
+    tracemalloc.stop()
+    assert result.totals["anomalies"] == lines
+    return peak
+
+
 # --- main -----------------------------------------------------------------------------------
 
 
@@ -381,6 +411,23 @@ def main(argv: list[str] | None = None) -> int:
         "4. replay peak traced memory, 1/10 of the lines vs all",
         f"{peak_small:.1f} / {peak:.1f} MB",
         f"{peak / peak_small:.2f}x for 10x the lines (constant: ~1x)",
+    )
+
+    small_n, large_n = (2_000, 10_000) if quick else (8_000, 40_000)
+    forget_small = min(forget_us(small_n) for _ in range(3))
+    forget_large = min(forget_us(large_n) for _ in range(3))
+    add(f"5. an unacknowledged call, its session forgotten: {small_n:,} calls", f"{forget_small:.2f} us")
+    add(
+        f"5. the same, {large_n:,} calls",
+        f"{forget_large:.2f} us",
+        f"{forget_large / forget_small:.2f}x per call (goal <= 1.5x: nothing left behind)",
+    )
+    garbage_small = garbage_peak_mb(log_lines // 10)
+    garbage_large = garbage_peak_mb(log_lines)
+    add(
+        "6. replay peak memory, garbage lines, 1/10 of them vs all",
+        f"{garbage_small:.1f} / {garbage_large:.1f} MB",
+        f"{garbage_large / garbage_small:.2f}x for 10x the lines (constant: ~1x)",
     )
 
     if not quick:

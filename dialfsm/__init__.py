@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from dialfsm._inputs import (
         Call,
         CallCompleted,
+        CallKey,
         DailyEvent,
         DialinConnected,
         DialinError,
@@ -154,7 +155,7 @@ if TYPE_CHECKING:
         write_timelines,
     )
 
-__version__ = "0.2.0"
+from dialfsm._version import VERSION as __version__  # noqa: N811  (one module holds the version)
 
 #: Where each public name lives.
 _EXPORTS: dict[str, str] = {
@@ -173,6 +174,7 @@ _EXPORTS: dict[str, str] = {
     "BY_HISTORY": "dialfsm._table",
     "Call": "dialfsm._inputs",
     "CallCompleted": "dialfsm._inputs",
+    "CallKey": "dialfsm._inputs",
     "CallRefused": "dialfsm.exceptions",
     "CallTracker": "dialfsm._tracker",
     "CheckResult": "dialfsm.diagrams",
@@ -292,6 +294,7 @@ __all__ = [
     "Bookkeeping",
     "Call",
     "CallCompleted",
+    "CallKey",
     "CallRefused",
     "CallTracker",
     "CheckResult",

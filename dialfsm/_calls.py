@@ -9,10 +9,12 @@ class, how its argument is parsed, the name of its completion helper), and
 everything that drives a call reads it: the tracker's call methods, replay,
 the recorder's lines, and the SDK adapters.
 
-**Pending calls** (:class:`PendingCalls`), in order of registration, one queue
-per call.  A completion pairs with its call:
+**Pending calls** (:class:`PendingCalls`), in order of registration.  A
+completion pairs with its call:
 
-1. by ``ref``, when the completion carries one (the adapters always do);
+1. by ``ref``, when the completion carries one (the adapters always do): a
+   bot's ``ref`` string, or a :class:`~dialfsm.CallKey` (the stop a ring
+   timeout asked for, a call a replayed log names);
 2. else, for a call on a named session, with that session's oldest call of its
    kind still waiting;
 3. else with the oldest such call in the tracker.
@@ -22,21 +24,25 @@ Lifecycle: :meth:`~PendingCalls.register` (the call was accepted) ->
 (it paired); or :meth:`~PendingCalls.withdraw` (an effect the bot will not
 carry out: no completion will come), or :meth:`~PendingCalls.forget` (its
 session was forgotten: a late completion is then ``UNEXPECTED_COMPLETION``).
-A call that completed stays in its queue, marked done, until
-:meth:`~PendingCalls.trim` drops it: at once from the front, and the ones stuck
-behind a call still waiting when they outnumber the waiting ones, so a queue
-stays within twice the calls really waiting, at ``O(1)`` amortised.
+Each of these is ``O(1)`` per call, and a call that waits no more leaves
+nothing behind: one insertion-ordered dict per call (the oldest is its first
+entry) and one list per session with calls waiting.
+
+**Keys.**  Every accepted call has a ``key``: the ``seq`` of its journal entry.
+The tracker never pairs by it; it names the call in a recording (``"key"`` in
+a replay log), so that a replayed completion pairs with the very call the live
+one paired with, whatever ``session`` the bot passed.
 """
 
 from __future__ import annotations
 
-from collections import deque
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
 import attrs
 
-from dialfsm._inputs import SendDtmf, SipCallTransfer, SipRefer, StartDialout, StopDialout
+from dialfsm._inputs import CallKey, Ref, SendDtmf, SipCallTransfer, SipRefer, StartDialout, StopDialout
 from dialfsm._session import Session
 from dialfsm._settings import (
     parse_dialout_settings,
@@ -54,8 +60,6 @@ CALL_INPUTS: Final = tuple(i for i in Input if i.kind is InputKind.CALL)
 COMPLETION_INPUT: Final[Mapping[tuple[Input, bool], Input]] = {
     (call, ok): Input(f"{call.value}.{'ok' if ok else 'error'}") for call in CALL_INPUTS for ok in (True, False)
 }
-#: A queue of calls waiting for completions is compacted from this length on (see :meth:`PendingCalls.trim`).
-_COMPACT_MIN: Final = 64
 
 
 @attrs.frozen(kw_only=True)
@@ -112,51 +116,71 @@ class PendingCall:
     call: Input
     #: The session it acts on.
     session: Session
-    #: The name its completion pairs by, if it has one.
-    ref: str | None
+    #: The name its completion pairs by, if it has one (a bot's string, or a :class:`~dialfsm.CallKey`).
+    ref: Ref | None
     #: Set once it completed, was withdrawn or forgotten.
     done: bool = False
+    #: The ``seq`` of the call's journal entry, which names it in a recording (``None``: unknown).
+    key: int | None = None
+
+    @property
+    def name(self) -> str | int | None:
+        """What names this call in a replay log: its ``ref`` string, its key's value, or its ``key``."""
+        if isinstance(self.ref, str):
+            return self.ref
+        if isinstance(self.ref, CallKey):
+            return self.ref.value
+        return self.key
 
 
 class PendingCalls:
     """The calls of one tracker waiting for completions (see the module docstring)."""
 
-    __slots__ = ("_compact_at", "_queues", "_refs")
+    __slots__ = ("_by_session", "_queues", "_refs")
 
     def __init__(self) -> None:
-        self._queues: dict[Input, deque[PendingCall]] = {call: deque() for call in CALL_INPUTS}
-        self._compact_at: dict[Input, int] = dict.fromkeys(CALL_INPUTS, _COMPACT_MIN)
-        self._refs: dict[str, PendingCall] = {}
+        # One insertion-ordered dict per call: OrderedDict finds its first entry in O(1) however
+        # many were deleted before it (a plain dict scans the deleted slots at its front).
+        self._queues: dict[Input, OrderedDict[PendingCall, None]] = {call: OrderedDict() for call in CALL_INPUTS}
+        self._by_session: dict[Session, list[PendingCall]] = {}
+        self._refs: dict[Ref, PendingCall] = {}
 
-    def register(self, call: Input, session: Session, ref: str | None) -> PendingCall:
+    def register(self, call: Input, session: Session, ref: Ref | None, key: int | None = None) -> PendingCall:
         """An accepted ``call`` on ``session`` now waits for its completion (paired by ``ref`` if given)."""
-        pending = PendingCall(call=call, session=session, ref=ref)
-        self._queues[call].append(pending)
+        pending = PendingCall(call=call, session=session, ref=ref, key=key)
+        self._queues[call][pending] = None
+        self._by_session.setdefault(session, []).append(pending)
         if ref is not None:
             self._refs[ref] = pending
         return pending
 
-    def ref_waiting(self, ref: str) -> bool:
+    def ref_waiting(self, ref: Ref) -> bool:
         """Whether a call registered with ``ref`` still waits (a ref cannot be reused until it completes)."""
         return ref in self._refs
 
-    def find(self, call: Input, ref: str | None, session: Session | None) -> PendingCall | None:
+    def find(self, call: Input, ref: Ref | None, session: Session | None) -> PendingCall | None:
         """The waiting call a completion of ``call`` pairs with (by ``ref``, else ``session``'s or the oldest)."""
         if ref is not None:
             pending = self._refs.get(ref)
             return pending if pending is not None and pending.call is call else None
-        self.trim(call)
-        for pending in self._queues[call]:
-            if not pending.done and (session is None or pending.session is session):
-                return pending
-        return None
+        if session is None:
+            return next(iter(self._queues[call]), None)
+        return next((p for p in self._by_session.get(session, ()) if p.call is call), None)
 
     def complete(self, pending: PendingCall) -> None:
-        """``pending`` paired with its completion: it waits no more."""
-        self._finish(pending)
-        self.trim(pending.call)
+        """``pending`` paired with its completion: it waits no more, and nothing of it stays behind."""
+        if pending.done:
+            return
+        pending.done = True
+        del self._queues[pending.call][pending]
+        calls = self._by_session[pending.session]
+        calls.remove(pending)
+        if not calls:
+            del self._by_session[pending.session]
+        if pending.ref is not None and self._refs.get(pending.ref) is pending:
+            del self._refs[pending.ref]
 
-    def withdraw(self, ref: str) -> PendingCall | None:
+    def withdraw(self, ref: Ref) -> PendingCall | None:
         """The call registered with ``ref`` will not complete (its effect was withdrawn); returns it, if it waited."""
         pending = self._refs.get(ref)
         if pending is None:
@@ -166,38 +190,49 @@ class PendingCalls:
 
     def forget(self, session: Session) -> None:
         """``session`` was forgotten: its waiting calls wait no more (a late completion is unexpected)."""
-        for queue in self._queues.values():
-            for pending in queue:
-                if pending.session is session and not pending.done:
-                    self._finish(pending)
+        for pending in tuple(self._by_session.get(session, ())):
+            self.complete(pending)
 
     def move(self, giver: Session, taker: Session, *, keep: Input) -> None:
         """The calls waiting on ``giver`` (but ``keep``'s) now wait on ``taker``: the call they act on moved."""
-        for call, queue in self._queues.items():
-            if call is not keep:
-                for pending in queue:
-                    if pending.session is giver and not pending.done:
-                        pending.session = taker
+        moving = [p for p in self._by_session.get(giver, ()) if p.call is not keep]
+        if not moving:
+            return
+        staying = [p for p in self._by_session[giver] if p.call is keep]
+        if staying:
+            self._by_session[giver] = staying
+        else:
+            del self._by_session[giver]
+        for pending in moving:
+            pending.session = taker
+        self._by_session[taker] = sorted(
+            [*self._by_session.get(taker, ()), *moving], key=lambda p: (p.key is None, p.key or 0)
+        )
 
-    def _finish(self, pending: PendingCall) -> None:
-        pending.done = True
-        if pending.ref is not None and self._refs.get(pending.ref) is pending:
-            del self._refs[pending.ref]
-
-    def trim(self, call: Input) -> None:
-        """Drop the calls of ``call``'s queue that wait no more (see the module docstring)."""
-        queue = self._queues[call]
-        while queue and queue[0].done:
-            queue.popleft()
-        if len(queue) >= self._compact_at[call]:
-            waiting = deque(p for p in queue if not p.done)
-            self._queues[call] = waiting
-            self._compact_at[call] = max(_COMPACT_MIN, 2 * len(waiting))
+    def calls(self) -> tuple[Input, ...]:
+        """The calls that can wait (every one of the bot's calls)."""
+        return tuple(self._queues)
 
     def waiting(self, call: Input) -> Iterator[PendingCall]:
         """The calls of ``call`` still waiting, oldest first."""
-        return (p for p in self._queues[call] if not p.done)
+        return iter(tuple(self._queues[call]))
+
+    def of_session(self, session: Session) -> tuple[PendingCall, ...]:
+        """The calls still waiting on ``session``, oldest first."""
+        return tuple(self._by_session.get(session, ()))
 
     def queued(self, call: Input) -> int:
-        """How many entries ``call``'s queue holds, done ones included (its memory, for tests)."""
+        """How many calls of ``call`` wait (what the tracker keeps for them, for tests)."""
         return len(self._queues[call])
+
+    def __len__(self) -> int:
+        """How many calls wait, of every kind."""
+        return sum(len(queue) for queue in self._queues.values())
+
+    def refs(self) -> dict[Ref, PendingCall]:
+        """A copy of the ref index (for the invariant checker)."""
+        return dict(self._refs)
+
+    def sessions(self) -> dict[Session, tuple[PendingCall, ...]]:
+        """A copy of the per-session index (for the invariant checker)."""
+        return {session: tuple(calls) for session, calls in self._by_session.items()}

@@ -1,51 +1,113 @@
-"""The ``dialfsm`` command line: ``replay``, ``diagram``, ``paths``, ``coverage`` and ``serve``."""
+"""The ``dialfsm`` command: ``replay``, ``diagram``, ``paths``, ``coverage``, ``serve``; a Unix tool.
+
+* ``dialfsm --version``; ``-h`` on every command.
+* Output goes to stdout, problems to stderr (one line each, never a
+  traceback).  A closed pipe (``| head``) ends the command quietly with exit
+  status 1, as Python's documentation recommends for SIGPIPE; any other write
+  error (a full disk) prints one line and exits 2.
+* Every text written for a terminal has its control characters escaped
+  (:func:`~dialfsm._text.printable`): a log cannot move the cursor, colour the
+  screen or forge a report line.
+* Exit status: 0 done; 1 ``--strict`` found something (or the pipe closed);
+  2 a file could not be read or written, a header was invalid, or the
+  arguments were wrong.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+import attrs
+
 from dialfsm._coverage import Coverage
+from dialfsm._errors import ReplayError
+from dialfsm._machine import TABLES
+from dialfsm._options import OptionsError
 from dialfsm._paths import TablePath, pair_cover, state_cover, transition_cover
-from dialfsm._replay import ReplayResult, replay_path
+from dialfsm._policy import RetryPolicy, Timeouts
+from dialfsm._replay import MAX_LINE_BYTES, PROBLEM_LIMIT, REPORT_SCHEMA, ReplayResult, replay_path
 from dialfsm._table import SessionKind
-from dialfsm._tracker import CallTracker
-from dialfsm.diagrams import DiagramError, check_diagrams, write_diagrams
+from dialfsm._text import printable
+from dialfsm._version import VERSION
+from dialfsm.diagrams import (
+    README_START,
+    DiagramError,
+    check_diagrams,
+    render_dot,
+    render_mermaid,
+    write_diagrams,
+)
 from dialfsm.server._cli import add_serve_parser
 from dialfsm.timeline import Timeline, timelines, write_timelines
 
-__all__ = ["main"]
+__all__ = ["build_parser", "main"]
+
+
+def _say(text: str, out: TextIO | None = None) -> None:
+    """One line of text for a person: its control characters escaped."""
+    (sys.stdout if out is None else out).write(printable(text) + "\n")
+
+
+def _error(command: str, text: str) -> None:
+    sys.stderr.write(printable(f"dialfsm {command}: {text}") + "\n")
+
+
+# --- replay: the text report -----------------------------------------------------------------
+
+
+def _last(counted: dict[str, Any], joiner: str) -> str:
+    shown = joiner.join(counted["last"])
+    more = " (last: " if counted["count"] > len(counted["last"]) else " ("
+    return f"{counted['count']}{more}{shown})"
+
+
+def _session_lines(s: dict[str, Any], sessions: list[dict[str, Any]]) -> list[str]:
+    label = s["session_id"] or f"(no id, #{s['index']})"
+    ending = f" ({s['outcome']})" if s["outcome"] else ""
+    lines = [f"{s['kind']:<7} {label}  {s['state']}{ending}"]
+    lines.append(f"        {' -> '.join(s['states'])}")
+    if s["retry_of"] is not None:
+        previous = next((p for p in sessions if p["index"] == s["retry_of"]), None)
+        named = "?" if previous is None else previous["session_id"] or f"(no id, #{previous['index']})"
+        lines.append(f"        attempt {s['attempt']}, retrying {named}")
+    if s["error"] is not None:
+        lines.append(f"        error [{s['error_code']}]: {s['error'][:200]}")
+    if s["warnings"]["count"]:
+        lines.append(f"        warnings: {_last(s['warnings'], '; ')}")
+    if s["dtmf"]["count"]:
+        lines.append(f"        dtmf received: {_last(s['dtmf'], ' ')}")
+    return lines
 
 
 def _summary(result: ReplayResult, out: TextIO) -> None:
     report = result.report()
-    for s, session in zip(report["sessions"], result.tracker, strict=True):
-        label = s["session_id"] or f"(no id, #{session.index})"
-        ending = f" ({s['outcome']})" if s["outcome"] else ""
-        print(f"{s['kind']:<7} {label}  {s['state']}{ending}", file=out)
-        print(f"        {' -> '.join(s['states'])}", file=out)
-        if s["error"] is not None:
-            print(f"        error [{s['error_code']}]: {s['error'][:200]}", file=out)
-        if session.warnings:
-            print(f"        warnings: {len(session.warnings)}", file=out)
-        if session.dtmf:
-            print(f"        dtmf received: {''.join(session.dtmf)[:80]}", file=out)
+    for s in report["sessions"]:
+        for line in _session_lines(s, report["sessions"]):
+            _say(line, out)
     for r in report["rejected"]:
-        print(f"rejected  line {r['line']}: {r['call']} {r['code']}: {r['message']}", file=out)
+        _say(f"rejected  line {r['line']}: {r['call']} {r['code']}: {r['message']}", out)
     for a in report["anomalies"]:
-        print(f"anomaly   line {a['line']}: {a['code']}: {a['message']}", file=out)
+        _say(f"anomaly   line {a['line']}: {a['code']}: {a['message']}", out)
+    for kind, rows in (("rejected", report["rejected"]), ("anomalies", report["anomalies"])):
+        if report["totals"][kind] > len(rows):
+            _say(f"... {report['totals'][kind] - len(rows)} more {kind} (--all-problems lists them all)", out)
     if report["dialin_endpoints"]:
-        print(f"dial-in endpoints: {', '.join(report['dialin_endpoints'])}", file=out)
-    print(
+        _say(f"dial-in endpoints: {', '.join(report['dialin_endpoints'])}", out)
+    for note in (*report["notes"], *(["the log was empty"] if result.empty else [])):
+        _say(f"note: {note}", out)
+    totals = report["totals"]
+    _say(
         f"{report['inputs']} inputs, {len(report['sessions'])} sessions, "
-        f"{len(report['rejected'])} rejected, {len(report['anomalies'])} anomalies",
-        file=out,
+        f"{totals['rejected']} rejected, {totals['anomalies']} anomalies",
+        out,
     )
 
 
@@ -76,79 +138,277 @@ class _Progress:
 def _print_timelines(items: list[Timeline], out: TextIO) -> None:
     for n, item in enumerate(items):
         if n:
-            print(file=out)
+            out.write("\n")
         session = item.session
         ending = (
             ""
             if session is None
             else f" ({session.state.value}{f', {session.outcome.value}' if session.outcome else ''})"
         )
-        print(f"## {item.label}{ending}", file=out)
-        print(file=out)
-        print("```mermaid", file=out)
+        _say(f"## {item.label}{ending}", out)
+        out.write("\n```mermaid\n")
         out.write(item.text)
-        print("```", file=out)
+        out.write("```\n")
 
 
-def _replay(args: argparse.Namespace) -> int:
+# --- replay: options from the command line ------------------------------------------------------
+
+
+#: An option left as the recording's header says (argparse converts string defaults, so not a string).
+_KEEP: Any = object()
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _limit(text: str) -> int | None:
+    if text.lower() in ("none", "off"):
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer or 'none': {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _number(text: str) -> float | None:
+    if text.strip().lower() in ("none", "off", "-"):
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number or 'none': {text!r}") from None
+
+
+def _fields(cls: type, text: str, positional: Sequence[str]) -> dict[str, Any]:
+    """``a,b,c`` (the ``positional`` fields in order) or ``name=value,...`` for any field of ``cls``."""
+    names = [f.name for f in attrs.fields(cls)]
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if parts and all("=" not in part for part in parts):
+        if len(parts) != len(positional):
+            raise argparse.ArgumentTypeError(f"give {','.join(positional)} ({len(positional)} values), got {text!r}")
+        return dict(zip(positional, parts, strict=True))
+    pairs = dict(part.split("=", 1) for part in parts if "=" in part)
+    unknown = sorted(set(pairs) - set(names)) or [p for p in parts if "=" not in p]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown {cls.__name__} field {unknown[0]!r} (known: {', '.join(names)})")
+    return pairs
+
+
+def _timeouts(text: str) -> dict[str, Any]:
+    """``--timeouts start,ring,stop`` or ``--timeouts ring=5,stop=none``, as a patch of the header's."""
+    patch = {name: _number(value) for name, value in _fields(Timeouts, text, ("start", "ring", "stop")).items()}
+    try:
+        Timeouts(**patch)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return patch
+
+
+def _retry(text: str) -> dict[str, Any] | None:
+    """``--retry none`` or ``--retry max_attempts=3,base_delay=1,seed=7,retry_on=UNKNOWN+TEMPORARILY_NOT_AVAILABLE``."""
+    if text.strip().lower() in ("none", "off"):
+        return None
+    patch: dict[str, Any] = {}
+    for name, value in _fields(RetryPolicy, text, ()).items():
+        if name == "retry_on":
+            patch[name] = [code for code in value.split("+") if code]
+        elif name in ("max_attempts", "seed"):
+            patch[name] = None if value.lower() == "none" else _integer(value)
+        else:
+            patch[name] = _number(value)
+    try:
+        RetryPolicy(**patch)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return patch
+
+
+def _integer(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+def _option_patch(args: argparse.Namespace) -> dict[str, Any]:
+    """The options the command line sets over the recording's header (JSON, merged by replay)."""
+    patch: dict[str, Any] = {}
+    if args.max_dialouts is not None:
+        patch["max_dialouts"] = args.max_dialouts
+    if args.allow_dialout is not None:
+        patch["allow_dialout"] = args.allow_dialout == "yes"
+    if args.finished_limit is not _KEEP:
+        patch["finished_limit"] = args.finished_limit
+    if args.no_timers:
+        patch["timeouts"] = None
+    elif args.timeouts is not None:
+        patch["timeouts"] = args.timeouts
+    if args.retry is not _KEEP:
+        patch["retry"] = args.retry
+    if args.adopt_unknown_dialouts is not None:
+        patch["adopt_unknown_dialouts"] = args.adopt_unknown_dialouts
+    return patch
+
+
+# --- replay: one or several files -------------------------------------------------------------------
+
+
+def _replay_one(path: str, args: argparse.Namespace, patch: dict[str, Any]) -> ReplayResult:
+    """Replay one log as the arguments say (raises OSError, ReplayError, OptionsError)."""
     progress = _Progress(sys.stderr) if not args.json and sys.stderr.isatty() else None
     try:
-        # Timelines need the journal; a plain replay keeps none, so its memory stays flat.
-        tracker = CallTracker() if args.mermaid or args.svg else None
-        result = replay_path(args.path, tracker, progress=progress)
-    except OSError as exc:
-        reason = exc.strerror or type(exc).__name__
-        print(f"dialfsm replay: cannot read {args.path}: {reason}", file=sys.stderr)
-        return 2
+        return replay_path(
+            path,
+            options=patch,
+            problem_limit=None if args.all_problems else args.problem_limit,
+            keep_journal=bool(args.mermaid or args.svg),  # timelines need the journal; a plain replay keeps none
+            max_line_bytes=args.max_line_bytes,
+            progress=progress,
+        )
     finally:
         if progress is not None:
             progress.done()
-    items = timelines(result.tracker) if args.mermaid or args.svg else []
-    if args.svg:
-        try:
-            files = write_timelines(items, args.svg)
-        except DiagramError as exc:
-            print(f"dialfsm replay: {exc}", file=sys.stderr)
-            return 2
-        if files.svg_skipped is not None:
-            print(f"dialfsm replay: {files.svg_skipped}", file=sys.stderr)
-    if args.json:
-        json.dump(result.report(), sys.stdout)
-        sys.stdout.write("\n")
-    elif args.mermaid:
-        _print_timelines(items, sys.stdout)
-    else:
-        _summary(result, sys.stdout)
-    return 1 if args.strict and not result.clean else 0
 
 
-def _diagram(args: argparse.Namespace) -> int:
-    readme = None if args.no_readme else args.readme
-    if readme is None and not args.no_readme and Path("README.md").is_file():
-        readme = "README.md"
+def _svg_folder(base: str, path: str, several: bool) -> str:
+    if not several:
+        return base
+    stem = "stdin" if path == "-" else Path(path).stem
+    return os.path.join(base, "".join(c if c.isalnum() or c in "._-" else "_" for c in stem) or "log")
+
+
+def _write_svgs(result: ReplayResult, folder: str) -> bool:
     try:
-        if args.check:
-            result = check_diagrams(args.out, readme=readme)
-            for note in result.notes:
-                print(f"dialfsm diagram: {note}", file=sys.stderr)
-            for problem in result.problems:
-                print(f"dialfsm diagram: {problem}", file=sys.stderr)
-            if not result.ok:
-                print("dialfsm diagram: run `dialfsm diagram` and commit the result", file=sys.stderr)
-                return 1
-            return 0
-        written = write_diagrams(args.out, readme=readme)
+        files = write_timelines(timelines(result.tracker), folder)
     except DiagramError as exc:
-        print(f"dialfsm diagram: {exc}", file=sys.stderr)
+        _error("replay", str(exc))
+        return False
+    if files.svg_skipped is not None:
+        _error("replay", files.svg_skipped)
+    return True
+
+
+def _show(path: str, result: ReplayResult, args: argparse.Namespace, several: bool) -> None:
+    if several and not args.json:
+        _say(f"{'#' if args.mermaid else '=='} {path}")
+        sys.stdout.write("\n" if args.mermaid else "")
+    if args.mermaid:
+        _print_timelines(timelines(result.tracker), sys.stdout)
+    elif not args.json:
+        _summary(result, sys.stdout)
+
+
+def _replay(args: argparse.Namespace) -> int:
+    try:
+        patch = _option_patch(args)
+    except OptionsError as exc:
+        _error("replay", str(exc))
         return 2
-    if written.svg_skipped is not None:
-        print(f"dialfsm diagram: {written.svg_skipped}", file=sys.stderr)
-    for path in written.written:
-        print(path)
+    several, status, reports = len(args.paths) > 1, 0, []
+    for n, path in enumerate(args.paths):
+        try:
+            result = _replay_one(path, args, patch)
+        except (OSError, ReplayError, OptionsError) as exc:
+            problem = (
+                f"cannot read {path}: {exc.strerror or type(exc).__name__}"
+                if isinstance(exc, OSError)
+                else f"{path}: {exc}"
+            )
+            _error("replay", problem)
+            reports.append({"path": path, "error": problem})
+            status = 2
+            continue
+        if args.svg and not _write_svgs(result, _svg_folder(args.svg, path, several)):
+            return 2
+        if n and several and not args.json:
+            sys.stdout.write("\n")
+        _show(path, result, args, several)
+        reports.append({"path": path, **result.report()})
+        if args.strict and result.empty:
+            _error("replay", f"{path}: the log was empty")
+        if args.strict and status == 0 and (result.empty or not result.clean):
+            status = 1
+    if args.json and (several or "error" not in reports[0]):
+        json.dump(reports[0] if not several else {"schema": REPORT_SCHEMA, "files": reports}, sys.stdout)
+        sys.stdout.write("\n")
+    return status
+
+
+# --- diagram, paths, coverage ---------------------------------------------------------------------------
+
+
+def _diagram_stdout(args: argparse.Namespace) -> int:
+    table = TABLES[SessionKind(args.stdout)]
+    sys.stdout.write(render_mermaid(table) if args.format == "mermaid" else render_dot(table))
     return 0
 
 
-_COVERS = {"states": state_cover, "transitions": transition_cover, "pairs": pair_cover}
+def _readme_for(args: argparse.Namespace) -> tuple[str | None, bool]:
+    """The README to sync, and whether this folder looks like a dialfsm checkout."""
+    if args.no_readme:
+        return None, True
+    if args.readme is not None:
+        return args.readme, True
+    try:
+        marked = README_START in Path("README.md").read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        marked = False
+    return ("README.md" if marked else None), marked
+
+
+def _diagram(args: argparse.Namespace) -> int:
+    if args.stdout is not None:
+        return _diagram_stdout(args)
+    readme, checkout = _readme_for(args)
+    out = args.out
+    if out is None:
+        if not checkout and not Path("diagrams").is_dir():
+            _error(
+                "diagram",
+                "this folder is no dialfsm checkout (no diagrams/ folder, no README.md with the diagrams block): "
+                "give --out DIR to write the diagrams there, or --stdout dialout|dialin to print one",
+            )
+            return 2
+        out = "diagrams"
+    try:
+        if args.check:
+            return _check(out, readme)
+        written = write_diagrams(out, readme=readme)
+    except DiagramError as exc:
+        _error("diagram", str(exc))
+        return 2
+    if written.svg_skipped is not None:
+        _error("diagram", written.svg_skipped)
+    for path in written.written:
+        _say(str(path))
+    return 0
+
+
+def _check(out: str, readme: str | None) -> int:
+    result = check_diagrams(out, readme=readme)
+    for line in (*result.notes, *result.problems):
+        _error("diagram", line)
+    if not result.ok:
+        _error("diagram", "run `dialfsm diagram` and commit the result")
+        return 1
+    return 0
+
+
+_COVERS: dict[str, Callable[[SessionKind], tuple[TablePath, ...]]] = {
+    "states": state_cover,
+    "transitions": transition_cover,
+    "pairs": pair_cover,
+}
 
 
 def _paths(args: argparse.Namespace) -> int:
@@ -157,80 +417,136 @@ def _paths(args: argparse.Namespace) -> int:
     if args.out is None:
         sys.stdout.write("\n".join(path.to_jsonl() for path in paths))
         return 0
+    targets = [(os.path.join(args.out, path.file_name), path) for path in paths]
+    existing = [name for name, _ in targets if os.path.lexists(name)]
+    if existing:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        _error("paths", f"will not overwrite {existing[0]}{more}: choose another --out folder or remove them")
+        return 2
     try:
         os.makedirs(args.out, exist_ok=True)
-        for number, path in enumerate(paths, start=1):
-            name = os.path.join(args.out, f"{number:02d}-{path.name}.jsonl")
-            with open(name, "w", encoding="utf-8") as stream:
+        for name, path in targets:
+            with open(name, "x", encoding="utf-8") as stream:
                 stream.write(path.to_jsonl())
-            print(name)
+            _say(name)
     except OSError as exc:
-        print(f"dialfsm paths: cannot write to {args.out}: {exc.strerror or type(exc).__name__}", file=sys.stderr)
+        _error("paths", f"cannot write to {args.out}: {exc.strerror or type(exc).__name__}")
         return 2
     return 0
 
 
 def _coverage(args: argparse.Namespace) -> int:
-    coverage = Coverage()
+    coverage, unreadable, status = Coverage(), 0, 0
     for path in args.paths:
         try:
-            coverage.observe_log(path)
-        except OSError as exc:
-            print(f"dialfsm coverage: cannot read {path}: {exc.strerror or type(exc).__name__}", file=sys.stderr)
+            result = coverage.observe_log(path)
+        except (OSError, ReplayError) as exc:
+            reason = exc.strerror or type(exc).__name__ if isinstance(exc, OSError) else str(exc)
+            _error("coverage", f"cannot read {path}: {reason}")
             return 2
+        for row in result.unreadable:
+            _error("coverage", f"{path} line {row['line']}: {row['message']}")
+        unreadable += result.totals["unreadable"]
+        if result.totals["unreadable"] > len(result.unreadable):
+            _error("coverage", f"{path}: {result.totals['unreadable'] - len(result.unreadable)} more unreadable lines")
     report = coverage.report()
     if args.json:
-        json.dump(
-            {
-                kind.value: {
-                    "states": list(k.states),
-                    "transitions": list(k.transitions),
-                    "transition_pairs": list(k.pairs),
-                    "missing_states": list(k.missing_states),
-                    "missing_transitions": list(k.missing_transitions),
-                    "missing_transition_pairs": list(k.missing_pairs),
-                }
-                for kind, k in report.items()
-            },
-            sys.stdout,
-        )
-        sys.stdout.write("\n")
+        _coverage_json(report, unreadable)
     else:
         for k in report.values():
-            print(k.summary())
+            _say(k.summary())
             for label in k.missing_transitions:
-                print(f"  missing transition: {label}")
-    return 0
+                _say(f"  missing transition: {label}")
+            for label in k.missing_pairs:
+                _say(f"  missing transition pair: {label}")
+        if unreadable:
+            _say(f"{unreadable} log lines could not be read (not counted)")
+    if args.fail_under is not None:
+        status = _below(coverage, args.metric, args.fail_under)
+    return 1 if (args.strict and unreadable) else status
+
+
+def _coverage_json(report: dict[SessionKind, Any], unreadable: int) -> None:
+    body: dict[str, Any] = {
+        kind.value: {
+            "states": list(k.states),
+            "transitions": list(k.transitions),
+            "transition_pairs": list(k.pairs),
+            "missing_states": list(k.missing_states),
+            "missing_transitions": list(k.missing_transitions),
+            "missing_transition_pairs": list(k.missing_pairs),
+        }
+        for kind, k in report.items()
+    }
+    body["unreadable_lines"] = unreadable
+    json.dump(body, sys.stdout)
+    sys.stdout.write("\n")
+
+
+def _below(coverage: Coverage, metric: str, threshold: float) -> int:
+    """1 (and one line on stderr per table) if a table the logs reached is under ``threshold`` percent."""
+    status = 0
+    for kind, k in coverage.report().items():
+        if not coverage.reached(kind):
+            continue
+        percent = {"states": k.state_percent, "transitions": k.transition_percent, "pairs": k.pair_percent}[metric]
+        if percent < threshold:
+            _error("coverage", f"{kind.value} {metric} coverage {percent:.1f}% is under {threshold:g}%")
+            status = 1
+    return status
+
+
+# --- the parser and main ---------------------------------------------------------------------------------------
+
+
+def _add_replay_options(replay: argparse.ArgumentParser) -> None:
+    group = replay.add_argument_group("tracker options (over the recording's header)")
+    group.add_argument("--max-dialouts", type=_positive_int, metavar="N", help="dial-outs live at once")
+    group.add_argument("--allow-dialout", choices=["yes", "no"], help="whether dial-out is allowed")
+    group.add_argument(
+        "--timeouts", type=_timeouts, metavar="SPEC", help="start,ring,stop seconds (none disables one), or ring=5,..."
+    )
+    group.add_argument("--no-timers", action="store_true", help="no timer at all")
+    group.add_argument(
+        "--retry", type=_retry, default=_KEEP, metavar="SPEC", help="none, or max_attempts=3,base_delay=1,seed=7,..."
+    )
+    group.add_argument("--finished-limit", type=_limit, default=_KEEP, metavar="N", help="N or none")
+    group.add_argument(
+        "--adopt-unknown-dialouts", choices=["never", "webhook", "always"], help="dial-outs started elsewhere"
+    )
 
 
 def _add_replay(sub: Any) -> None:
-    replay = sub.add_parser("replay", help="replay a JSON Lines log through a fresh tracker")
-    replay.add_argument("path", help="the log file, or - for standard input")
+    replay = sub.add_parser("replay", help="replay JSON Lines logs, each through a fresh tracker")
+    replay.add_argument("paths", nargs="+", metavar="PATH", help="log files, or - for standard input")
     output = replay.add_mutually_exclusive_group()
-    output.add_argument("--json", action="store_true", help="print one JSON report")
-    output.add_argument(
-        "--mermaid", action="store_true", help="print a Mermaid sequence diagram per session (Markdown)"
-    )
+    output.add_argument("--json", action="store_true", help="print one JSON report (several files: a 'files' list)")
+    output.add_argument("--mermaid", action="store_true", help="print a Mermaid sequence diagram per session")
+    replay.add_argument("--svg", metavar="DIR", help="write each session's timeline to DIR (.mmd, and .svg with mmdc)")
+    replay.add_argument("--strict", action="store_true", help="exit 1 if any file was empty, rejected or anomalous")
     replay.add_argument(
-        "--svg", metavar="DIR", help="write each session's timeline to DIR (.mmd, and .svg where mmdc is installed)"
+        "--problem-limit", type=_positive_int, default=PROBLEM_LIMIT, metavar="N", help="problems kept per file"
     )
-    replay.add_argument("--strict", action="store_true", help="exit 1 if anything was rejected or anomalous")
+    replay.add_argument("--all-problems", action="store_true", help="keep every refusal and anomaly")
+    replay.add_argument(
+        "--max-line-bytes", type=_positive_int, default=MAX_LINE_BYTES, metavar="N", help="longer lines are skipped"
+    )
+    _add_replay_options(replay)
     replay.set_defaults(func=_replay)
 
 
 def _add_diagram(sub: Any) -> None:
     diagram = sub.add_parser(
-        "diagram",
-        help="write the state diagrams (Mermaid, Graphviz, SVG) and the README's block from the tables",
+        "diagram", help="write the state diagrams (Mermaid, Graphviz, SVG) and the README's block from the tables"
     )
-    diagram.add_argument("--out", default="diagrams", help="the diagrams folder (default: diagrams)")
+    diagram.add_argument("--out", default=None, help="the diagrams folder (default: ./diagrams in a dialfsm checkout)")
     diagram.add_argument(
-        "--readme", default=None, help="the README whose diagrams block to sync (default: ./README.md if present)"
+        "--readme", default=None, help="the README whose diagrams block to sync (default: ./README.md if it has one)"
     )
     diagram.add_argument("--no-readme", action="store_true", help="leave the README alone")
-    diagram.add_argument(
-        "--check", action="store_true", help="write nothing; exit 1 if the committed diagrams differ from the tables"
-    )
+    diagram.add_argument("--check", action="store_true", help="write nothing; exit 1 if the diagrams differ")
+    diagram.add_argument("--stdout", choices=[k.value for k in SessionKind], help="print one machine's diagram")
+    diagram.add_argument("--format", choices=["mermaid", "dot"], default="mermaid", help="with --stdout")
     diagram.set_defaults(func=_diagram)
 
 
@@ -241,13 +557,8 @@ def _add_paths(sub: Any) -> None:
         description="Paths through the tables, each a JSON Lines replay log; paths are separated by a blank line.",
     )
     paths.add_argument("--kind", choices=["dialout", "dialin", "all"], default="all", help="which table (default: all)")
-    paths.add_argument(
-        "--cover",
-        choices=sorted(_COVERS),
-        default="transitions",
-        help="shortest path to every state, or paths taking every transition / transition pair (default: transitions)",
-    )
-    paths.add_argument("--out", metavar="DIR", help="write one file per path into DIR instead")
+    paths.add_argument("--cover", choices=sorted(_COVERS), default="transitions", help="what the paths cover")
+    paths.add_argument("--out", metavar="DIR", help="write one file per path into DIR (never overwriting)")
     paths.set_defaults(func=_paths)
 
 
@@ -255,20 +566,44 @@ def _add_coverage(sub: Any) -> None:
     coverage = sub.add_parser("coverage", help="state, transition and transition-pair coverage of replay logs")
     coverage.add_argument("paths", nargs="+", metavar="PATH", help="log files (each replayed by a fresh tracker)")
     coverage.add_argument("--json", action="store_true", help="print one JSON report")
+    coverage.add_argument("--fail-under", type=float, metavar="PCT", help="exit 1 if a table reached is under PCT%%")
+    coverage.add_argument(
+        "--metric", choices=["states", "transitions", "pairs"], default="transitions", help="for --fail-under"
+    )
+    coverage.add_argument("--strict", action="store_true", help="exit 1 if a log line could not be read")
     coverage.set_defaults(func=_coverage)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``dialfsm`` command."""
     parser = argparse.ArgumentParser(prog="dialfsm", description="Daily telephony call state machines.")
+    parser.add_argument("--version", action="version", version=f"dialfsm {VERSION}")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in (_add_replay, _add_diagram, _add_paths, _add_coverage, add_serve_parser):  # serve imports uvicorn lazily
         add(sub)
     return parser
 
 
+def _quiet_stdout() -> None:
+    """Point stdout at devnull, so the interpreter's last flush at exit has nowhere to fail."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``dialfsm`` command; returns the exit status."""
+    """Run the ``dialfsm`` command; returns the exit status (a closed pipe: 1; a write error: 2)."""
+    with contextlib.suppress(AttributeError, ValueError):
+        sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     args = build_parser().parse_args(argv)
-    status: int = args.func(args)
+    try:
+        status: int = args.func(args)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 1
+    except OSError as exc:
+        _error(args.command, f"cannot write the output: {exc.strerror or type(exc).__name__}")
+        _quiet_stdout()
+        return 2
     return status

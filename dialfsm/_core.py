@@ -17,6 +17,8 @@ are its friends, and everything else goes through the public API:
 * :mod:`dialfsm._guesses`: corrects a binding routing guessed;
 * :mod:`dialfsm._snapshot`: saves and restores the fields;
 * :mod:`dialfsm._timers`: keeps the sessions' deadlines (their timer fields only);
+* :mod:`dialfsm._invariants`: checks that the fields agree (reads only);
+* :mod:`dialfsm._records`: names calls and attempts in the records input listeners see (reads only);
 * :mod:`dialfsm._tracker`: the facade.
 
 Sessions' own private fields are written by the same modules.  A core is plain,
@@ -34,7 +36,8 @@ from typing import Any, Final, Literal
 from transitions import Machine
 
 from dialfsm._calls import PendingCalls
-from dialfsm._errors import keep_error
+from dialfsm._errors import keep_recent
+from dialfsm._inputs import Ref
 from dialfsm._journal import JournalItems
 from dialfsm._machine import TABLES, build_machine
 from dialfsm._policy import Effect, RetryPolicy, Timeouts
@@ -43,12 +46,16 @@ from dialfsm._table import SessionKind, State
 from dialfsm._text import short_repr
 from dialfsm._timers import TimerHeap
 
-__all__ = ["ADOPTION", "ENGINE_NAMES", "EngineModel", "TrackerCore"]
+__all__ = ["ADOPTION", "ENGINE_NAMES", "MAX_ENDPOINTS", "MAX_LISTENER_ERRORS", "EngineModel", "TrackerCore"]
 
 #: The values of ``CallTracker(engine=...)``.
 ENGINE_NAMES: Final = ("compiled", "transitions")
 #: The values of ``CallTracker(adopt_unknown_dialouts=...)`` (see :mod:`dialfsm._routing`).
 ADOPTION: Final = ("never", "webhook", "always")
+#: How many ``dialin-ready`` endpoints a tracker remembers (the oldest go first); a room has a handful.
+MAX_ENDPOINTS: Final = 1024
+#: How many exceptions raised by listeners a tracker keeps (the latest; ``listener_error_count`` counts all).
+MAX_LISTENER_ERRORS: Final = 10
 
 
 class EngineModel:
@@ -96,7 +103,26 @@ class TrackerCore:
     ) -> None:
         journal_limit, finished_limit = _limit("journal_limit", journal_limit), _limit("finished_limit", finished_limit)
         _check_options(max_dialouts, engine, adopt_unknown_dialouts)
+        if not isinstance(allow_dialout, bool) or not isinstance(keep_history, bool):
+            raise ValueError("allow_dialout and keep_history must be bools")
+        if not isinstance(timeouts, Timeouts | None) or not isinstance(retry, RetryPolicy | None):
+            raise ValueError("timeouts must be a Timeouts or None, and retry a RetryPolicy or None")
         self.adopt_unknown_dialouts = adopt_unknown_dialouts
+        self._init_config(max_dialouts, allow_dialout, engine, keep_history, finished_limit, timeouts, retry)
+        self._init_sessions()
+        self._init_journal(journal_limit)
+        self._init_io()
+
+    def _init_config(
+        self,
+        max_dialouts: int,
+        allow_dialout: bool,
+        engine: str,
+        keep_history: bool,
+        finished_limit: int | None,
+        timeouts: Timeouts | None,
+        retry: RetryPolicy | None,
+    ) -> None:
         self.max_dialouts = max_dialouts
         self.allow_dialout = allow_dialout
         self.engine = engine
@@ -104,20 +130,21 @@ class TrackerCore:
         self.finished_limit = finished_limit
         self.timeouts = timeouts
         self.retry_policy = retry
-        self._init_sessions()
-        self._init_journal(journal_limit)
-        self._rng = random.Random(None if retry is None else retry.seed)
-        self._init_rest()
-
-    def _init_rest(self) -> None:
+        # Without a policy the generator is never drawn from: seeded with 0, so a snapshot is the same every run.
+        self._rng = random.Random(0 if retry is None else retry.seed)
         self._now: float | None = None
+
+    def _init_io(self) -> None:
         self._timers = TimerHeap()
         self._pending = PendingCalls()
         self._effects: list[Effect] = []
         self._input_listeners: list[Callable[[dict[str, Any]], object]] = []
         self._entry_listeners: list[Callable[[JournalEntry], object]] = []
-        #: Exceptions raised by listeners (they never propagate into the event path).
+        #: The latest exceptions raised by listeners (at most :data:`MAX_LISTENER_ERRORS`, without
+        #: their tracebacks); they never propagate into the event path.
         self.listener_errors: list[BaseException] = []
+        #: How many exceptions listeners raised in all.
+        self.listener_error_count = 0
         self._machines = self._own_machines()
 
     def _init_sessions(self) -> None:
@@ -129,7 +156,7 @@ class TrackerCore:
         self._live_dialouts = 0
         self._waiting_for_id: dict[int, Session] = {}  # dial-outs with no id yet, oldest first
         self._forgotten: dict[str, None] = {}  # ids of forgotten sessions (finished_limit), newest last, bounded
-        self._start_refs: dict[str, Session] = {}  # start_dialout refs -> their sessions
+        self._start_refs: dict[Ref, Session] = {}  # start_dialout refs (strings, CallKeys) -> their sessions
         self._endpoints: dict[str, None] = {}  # dialin-ready endpoints, in order
         self._awaiting_legs: dict[int, Session] = {}  # sessions whose SIP call transfer's new leg has not come
         self._early_joins: dict[str, None] = {}  # participants joined before their dialin-connected (bounded)
@@ -166,11 +193,21 @@ class TrackerCore:
             try:
                 listener(record)
             except Exception as exc:  # noqa: BLE001  (a listener must not break the event path)
-                keep_error(self.listener_errors, exc)
+                self._listener_failed(exc)
 
     def _notify_entry(self, entry: JournalEntry) -> None:
         for listener in tuple(self._entry_listeners):
             try:
                 listener(entry)
             except Exception as exc:  # noqa: BLE001  (a listener must not break the event path)
-                keep_error(self.listener_errors, exc)
+                self._listener_failed(exc)
+
+    def _listener_failed(self, exc: Exception) -> None:
+        """Count a listener's exception and keep the latest few, without tracebacks: memory stays flat."""
+        self.listener_error_count += 1
+        keep_recent(self.listener_errors, exc, MAX_LISTENER_ERRORS)
+        if self.listener_error_count == 1:
+            self._journal_listener_failure(exc)
+
+    def _journal_listener_failure(self, exc: Exception) -> None:
+        """Say in the journal that a listener failed (once: the facade does it)."""

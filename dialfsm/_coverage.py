@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 import attrs
 
 from dialfsm._machine import TABLES
-from dialfsm._replay import replay_path
+from dialfsm._replay import ReplayResult, replay_path
 from dialfsm._table import Disposition, Input, InputKind, Row, SessionKind, State, Table
 from dialfsm._tracker import CallTracker
 
@@ -189,16 +189,21 @@ class Coverage:
             self._step(step)
         self._last.pop(id(session), None)
 
-    def observe_log(self, path: str) -> None:
-        """Replay the JSON Lines log at ``path`` through a fresh tracker and count what it did.
+    def observe_log(self, path: str) -> ReplayResult:
+        """Replay the JSON Lines log at ``path`` through a fresh tracker (as its header says) and count what it did.
+
+        Returns the replay's result: its ``unreadable`` lines counted nothing, and say so.
 
         Raises:
             OSError: the file cannot be read.
+            ReplayError: its header is not valid.
 
         """
-        tracker = CallTracker(journal_limit=0, keep_history=False)
-        tracker.add_entry_listener(self.observe)
-        replay_path(path, tracker)
+        return replay_path(path, listeners=[self.observe])
+
+    def reached(self, kind: SessionKind) -> bool:
+        """Whether any session of ``kind`` was observed."""
+        return bool(self.states[kind])
 
     def observe_all(self, trackers: Iterable[CallTracker]) -> None:
         """Count every session of several finished trackers."""

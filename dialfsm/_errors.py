@@ -48,6 +48,7 @@ __all__ = [
     "classify_error",
     "debug_path",
     "keep_error",
+    "keep_recent",
     "rebuild_refusal",
     "sip_status",
 ]
@@ -446,3 +447,16 @@ def keep_error(errors: list[BaseException], exc: BaseException) -> None:
     """Append ``exc`` to ``errors`` unless it already holds :data:`MAX_ERRORS`."""
     if len(errors) < MAX_ERRORS:
         errors.append(exc)
+
+
+def keep_recent(errors: list[BaseException], exc: BaseException, limit: int) -> None:
+    """Append ``exc`` to ``errors``, keeping the latest ``limit``; tracebacks are dropped (they pin frames)."""
+    seen = 0
+    chained: BaseException | None = exc
+    while chained is not None and seen < 8:  # the exception and what it was raised from
+        chained.__traceback__ = None
+        chained = chained.__cause__ or chained.__context__
+        seen += 1
+    errors.append(exc)
+    if len(errors) > limit:
+        del errors[: len(errors) - limit]

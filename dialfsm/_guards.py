@@ -15,8 +15,14 @@ order, so the code raised is the first that applies:
    default rule 3), a stop of a dial-out with no id yet, a ``retry_of`` that
    names a live session or a dial-in.
 
+A guard that fails in any other way (a settings mapping whose methods raise,
+a ``str`` subclass that misbehaves) refuses the call ``INVALID_SETTINGS``: a
+call ends in :class:`~dialfsm.CallRefused` or is accepted, nothing else.
+
 A call that passes is *accepted*: it registers a pending call
-(:class:`~dialfsm._calls.PendingCalls`) and steps its session.  Its completion
+(:class:`~dialfsm._calls.PendingCalls`) under its ``ref`` (a bot's string or a
+:class:`~dialfsm.CallKey`) and its ``key`` (the seq of its journal entry), and
+steps its session.  Its completion
 (:func:`complete`) pairs with it (by ``ref``, else the session's, else the
 oldest waiting), binds a start's session id, and steps the session with
 ``<call>.ok`` or ``<call>.error``; a completion that pairs with nothing is
@@ -32,13 +38,13 @@ from dialfsm._calls import CALL_INPUTS, CALLS, COMPLETION_INPUT, PendingCall
 from dialfsm._core import TrackerCore
 from dialfsm._errors import CallRefused, InvalidSettings, RefusalCode
 from dialfsm._guesses import settle
-from dialfsm._inputs import CallCompleted, SendDtmf, SipCallTransfer, SipRefer, StartDialout, StopDialout
+from dialfsm._inputs import CallCompleted, CallKey, Ref, SendDtmf, SipCallTransfer, SipRefer, StartDialout, StopDialout
 from dialfsm._machine import ENGINES
 from dialfsm._session import JournalEntry, Session
 from dialfsm._settings import parse_dialout_settings
 from dialfsm._step import new_session, record, step
 from dialfsm._table import AnomalyCode, Disposition, Input, SessionKind
-from dialfsm._text import short_repr
+from dialfsm._text import plain_str, short_repr, type_name
 
 __all__ = [
     "GUARDS",
@@ -50,6 +56,7 @@ __all__ = [
     "complete",
     "completion_name",
     "completion_problem",
+    "guard",
     "pair",
     "previous_attempt",
 ]
@@ -57,17 +64,21 @@ __all__ = [
 #: Any of the bot's calls, typed.
 Call = StartDialout | StopDialout | SendDtmf | SipCallTransfer | SipRefer
 #: A guard: ``(core, argument, ref, retry_of) -> (typed call, its session or None for a start, previous attempt)``.
-Guard = Callable[[TrackerCore, Any, "str | None", object], "tuple[Call, Session | None, Session | None]"]
+Guard = Callable[[TrackerCore, Any, "Ref | None", object], "tuple[Call, Session | None, Session | None]"]
 _DIALOUT: Final = SessionKind.DIALOUT
 
 
-def _check_ref(core: TrackerCore, ref: object, call: str) -> None:
+def _check_ref(core: TrackerCore, ref: object, call: str) -> str | None:
+    """The bot's own ``ref`` string for the typed call (``None`` for a :class:`CallKey`), once checked."""
     if ref is None:
-        return
-    if not isinstance(ref, str):
+        return None
+    if type(ref) is not CallKey and not isinstance(ref, str):
         raise InvalidSettings("ref", f"must be a string, got {short_repr(ref)}", call=call)
+    if isinstance(ref, str):
+        ref = plain_str(ref)
     if core._pending.ref_waiting(ref):
         raise InvalidSettings("ref", f"{short_repr(ref)} names a call still waiting for its completion", call=call)
+    return ref if isinstance(ref, str) else None
 
 
 def _target(core: TrackerCore, session: object, call: str) -> Session:
@@ -103,8 +114,10 @@ def previous_attempt(core: TrackerCore, retry_of: object) -> Session:
         if retry_of._owner is not core:
             raise CallRefused(RefusalCode.NOT_FOUND, "retry_of belongs to another tracker", call="start_dialout")
         return retry_of  # possibly forgotten (finished_limit): the chain still links
-    found = core._by_id.get(retry_of) if isinstance(retry_of, str) else None
-    if found is None and isinstance(retry_of, str):
+    if isinstance(retry_of, str):
+        retry_of = plain_str(retry_of)
+    found = core._by_id.get(retry_of) if type(retry_of) is str else None
+    if found is None and (type(retry_of) is str or type(retry_of) is CallKey):
         found = core._start_refs.get(retry_of)
     if found is None:
         raise CallRefused(
@@ -114,10 +127,10 @@ def previous_attempt(core: TrackerCore, retry_of: object) -> Session:
 
 
 def _guard_start(
-    core: TrackerCore, settings: object, ref: str | None, retry_of: object
+    core: TrackerCore, settings: object, ref: Ref | None, retry_of: object
 ) -> tuple[Call, None, Session | None]:
     parsed = parse_dialout_settings(settings)
-    _check_ref(core, ref, "start_dialout")
+    own = _check_ref(core, ref, "start_dialout")
     previous = None if retry_of is None else previous_attempt(core, retry_of)
     if not core.allow_dialout:
         raise CallRefused(RefusalCode.NOT_ALLOWED, "dial-out is disabled for this tracker", call="start_dialout")
@@ -133,11 +146,11 @@ def _guard_start(
             f"retry_of must name a finished dial-out, not a {previous.kind.value} in state {previous.state}",
             call="start_dialout",
         )
-    return StartDialout(settings=parsed, ref=ref), None, previous
+    return StartDialout(settings=parsed, ref=own), None, previous
 
 
-def _guard_stop(core: TrackerCore, session: object, ref: str | None, retry_of: object) -> tuple[Call, Session, None]:
-    _check_ref(core, ref, "stop_dialout")
+def _guard_stop(core: TrackerCore, session: object, ref: Ref | None, retry_of: object) -> tuple[Call, Session, None]:
+    own = _check_ref(core, ref, "stop_dialout")
     target = _target(core, session, "stop_dialout")
     if not core.allow_dialout:
         raise CallRefused(RefusalCode.NOT_ALLOWED, "dial-out is disabled for this tracker", call="stop_dialout")
@@ -149,7 +162,7 @@ def _guard_stop(core: TrackerCore, session: object, ref: str | None, retry_of: o
         )
     check_state(target, Input.STOP_DIALOUT, "stop_dialout")
     assert target.session_id is not None
-    return StopDialout(session_id=target.session_id, ref=ref), target, None
+    return StopDialout(session_id=target.session_id, ref=own), target, None
 
 
 def _guard_on_session(call: Input) -> Guard:
@@ -158,12 +171,12 @@ def _guard_on_session(call: Input) -> Guard:
     parse = spec.parse
     assert parse is not None
 
-    def guard(core: TrackerCore, settings: object, ref: str | None, retry_of: object) -> tuple[Call, Session, None]:
+    def guard(core: TrackerCore, settings: object, ref: Ref | None, retry_of: object) -> tuple[Call, Session, None]:
         parsed = parse(settings)
-        _check_ref(core, ref, spec.name)
+        own = _check_ref(core, ref, spec.name)
         target = _target(core, parsed.session_id, spec.name)
         check_state(target, call, spec.name)
-        return spec.typed(settings=parsed, ref=ref), target, None
+        return spec.typed(settings=parsed, ref=own), target, None
 
     return guard
 
@@ -178,31 +191,71 @@ GUARDS: Final[Mapping[Input, Guard]] = {
 }
 
 
-def accept(core: TrackerCore, call: Call, target: Session | None, previous: Session | None, t: float | None) -> Session:
-    """A call passed its guards: create a start's session, register the call as pending, step the session."""
+def guard(core: TrackerCore, call: Input, argument: object, ref: object, retry_of: object) -> GuardResult:
+    """Run ``call``'s guards: the typed call, its session and previous attempt, or the ``CallRefused`` to raise.
+
+    Never raises: a guard that fails other than by refusing (a hostile settings
+    object) is an ``INVALID_SETTINGS`` refusal.
+    """
+    try:
+        return GUARDS[call](core, argument, ref, retry_of)  # type: ignore[arg-type]
+    except CallRefused as refusal:
+        return refusal
+    except (Exception, RecursionError) as exc:  # noqa: BLE001  (hostile settings: refuse, never raise raw)
+        return InvalidSettings("settings", f"could not be read ({type_name(exc)})", call=CALLS[call].name)
+
+
+#: What :func:`guard` returns: the accepted call's parts, or its refusal.
+GuardResult = tuple[Call, Session | None, Session | None] | CallRefused
+
+
+def accept(
+    core: TrackerCore,
+    call: Call,
+    target: Session | None,
+    previous: Session | None,
+    t: float | None,
+    ref: Ref | None = None,
+    key: int | None = None,
+) -> Session:
+    """A call passed its guards: create a start's session, register the call as pending, step the session.
+
+    ``ref`` is what the call is registered under (a bot's string, a :class:`CallKey`,
+    or ``None``); ``key`` what names it in a recording (by default, the seq of its journal entry).
+    """
+    if key is None:
+        key = core._seq
+    if ref is None:
+        ref = call.ref
     if isinstance(call, StartDialout):
         target = new_session(core, _DIALOUT, call.settings)
         if previous is not None:
             target.attempt, target.previous, previous.next_attempt = previous.attempt + 1, previous, target
-        if call.ref is not None:
-            core._start_refs[call.ref] = target
-            target._start_ref = call.ref
+        if ref is not None:
+            core._start_refs[ref] = target
+            target._start_ref = ref
+        target._start_key = key
         core._waiting_for_id[target.index] = target
     assert target is not None
-    core._pending.register(call.input, target, call.ref)
+    core._pending.register(call.input, target, ref, key)
     step(core, target, call.input, call, core._seq, t, True)
     return target
 
 
-def accept_unguarded(core: TrackerCore, call: Input, argument: object, ref: object, t: float | None) -> Session | None:
+def accept_unguarded(
+    core: TrackerCore, call: Input, argument: object, ref: object, t: float | None, key: int | None = None
+) -> Session | None:
     """Track, as far as Daily's rules allow, a call the bot made directly that the guards would refuse.
 
     A start still creates its dial-out (with its settings when they parse) and waits
     for its completion, so its completion and events have a session.  Any other call
     waits for its completion on the session it names, if there is one, without moving
-    it.  ``ref`` is kept if it is a string no waiting call holds.  Returns the session.
+    it.  ``ref`` (a string or a :class:`CallKey`) is kept if no waiting call holds it;
+    ``key`` names the call in a recording.  Returns the session.
     """
-    ref = ref if isinstance(ref, str) and not core._pending.ref_waiting(ref) else None
+    if key is None:
+        key = core._seq
+    ref = ref if isinstance(ref, (str, CallKey)) and not core._pending.ref_waiting(ref) else None
     if call is Input.START_DIALOUT:
         try:
             settings = parse_dialout_settings(argument)
@@ -212,9 +265,11 @@ def accept_unguarded(core: TrackerCore, call: Input, argument: object, ref: obje
         if ref is not None:
             core._start_refs[ref] = target
             target._start_ref = ref
+        target._start_key = key
         core._waiting_for_id[target.index] = target
-        core._pending.register(call, target, ref)
-        typed = StartDialout(settings=settings, ref=ref) if settings is not None else (call.value, argument)
+        core._pending.register(call, target, ref, key)
+        own = ref if isinstance(ref, str) else None
+        typed = StartDialout(settings=settings, ref=own) if settings is not None else (call.value, argument)
         step(core, target, call, typed, core._seq, t, True)
         return target
     named = argument if isinstance(argument, (Session, str)) else getattr(argument, "session_id", None)
@@ -225,7 +280,7 @@ def accept_unguarded(core: TrackerCore, call: Input, argument: object, ref: obje
     except CallRefused:
         found = None
     if found is not None:
-        core._pending.register(call, found, ref)
+        core._pending.register(call, found, ref, key)
     return found
 
 
@@ -244,7 +299,7 @@ def completion_problem(completion: CallCompleted) -> str | None:
         return f"not a call: {short_repr(completion.call)}"
     for field in ("session_id", "error", "ref"):
         value = getattr(completion, field)
-        if value is not None and not isinstance(value, str):
+        if value is not None and not isinstance(value, str) and not (field == "ref" and type(value) is CallKey):
             return f"completion {field} must be a string or null, got {short_repr(value)}"
     return None
 

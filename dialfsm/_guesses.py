@@ -37,6 +37,7 @@ from dialfsm._policy import RetryDialout, StopCall, retry_for
 from dialfsm._session import Session
 from dialfsm._step import arm, bind, extra, leg_expected, new_session, queue_stop
 from dialfsm._table import TIMED_ORIGINS, DialoutState, Input, Origin, SessionKind
+from dialfsm._text import short_repr
 from dialfsm._timers import disarm
 
 __all__ = ["claimable", "guessed", "mark_guess", "settle"]
@@ -100,6 +101,8 @@ def settle(core: TrackerCore, session: Session, session_id: str) -> str | None:
         release(core, session)  # the call events gave it is another's: it waits for its own again
     owner = core._by_id.get(session_id)
     if owner is None:
+        if session_id in core._forgotten:  # as for events: a forgotten id never binds again
+            return f"start completion returned {short_repr(session_id)}, the id of a session the tracker forgot"
         bind(core, session, session_id)
         return None
     if not claimable(owner):

@@ -26,6 +26,7 @@ __all__ = [
     "Call",
     "CallCompleted",
     "CallInfo",
+    "CallKey",
     "DailyEvent",
     "DialinConnected",
     "DialinError",
@@ -41,6 +42,7 @@ __all__ = [
     "LeftMeeting",
     "ParticipantJoined",
     "ParticipantLeft",
+    "Ref",
     "SendDtmf",
     "SipCallTransfer",
     "SipRefer",
@@ -48,6 +50,29 @@ __all__ = [
     "StopDialout",
     "TimerExpired",
 ]
+
+
+# --- names pairing a call with its completion ----------------------------------------
+
+
+@attrs.frozen
+class CallKey:
+    """The name of a call the tracker registered itself, or that a replayed log names: never a bot's ``ref``.
+
+    A bot names its calls with ``ref`` strings.  The tracker needs names of its
+    own too: for the stop it asks for when a ring timeout passes (handed to the
+    bot as :attr:`StopCall.ref <dialfsm.StopCall.ref>`, to pass back to
+    ``stop_completed``), and for the calls a recording names (``"key"`` in a
+    replay log).  A ``CallKey`` never equals a string, so no ref a bot chooses can
+    collide with one, and attaching a recorder changes no pairing and no refusal.
+    """
+
+    #: An ``int`` (a call's place in the live journal) or a ``str`` (``"ring_timeout:<session id>"``).
+    value: int | str
+
+
+#: What pairs a completion with its call: a bot's ``ref`` string, or a :class:`CallKey`.
+Ref: TypeAlias = str | CallKey
 
 
 # --- Daily's events -----------------------------------------------------------------
@@ -330,14 +355,15 @@ class CallCompleted:
         session_id: The session id the completion names (``start_dialout``
             returns it; for the others, optional, to pick among pending calls).
         error: Daily's error text, verbatim; ``None`` on success.
-        ref: The ``ref`` of the call it completes, when the call had one.
+        ref: The ``ref`` of the call it completes, when the call had one (or
+            the :class:`CallKey` of a call the tracker named: a ring timeout's stop).
 
     """
 
     call: Input
     session_id: str | None = None
     error: str | None = None
-    ref: str | None = None
+    ref: Ref | None = None
 
     @property
     def input(self) -> Input:

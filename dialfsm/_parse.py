@@ -58,7 +58,7 @@ from dialfsm._inputs import (
 )
 from dialfsm._slots import one_field_maker, slot_setters
 from dialfsm._table import AnomalyCode
-from dialfsm._text import short_repr
+from dialfsm._text import plain_str, short_repr
 
 __all__ = [
     "EVENT_NAMES",
@@ -108,7 +108,7 @@ def _text(data: Mapping[str, object], event: str, field: str, *keys: str, requir
         return None
     if not isinstance(value, str):
         raise ParseProblem(AnomalyCode.MALFORMED_INPUT, f"{event}: {field} must be a string, got {short_repr(value)}")
-    return value
+    return plain_str(value)  # a str subclass becomes the plain string it holds: its methods never run again
 
 
 def _id(data: Mapping[str, object], event: str, field: str, *keys: str, required: bool) -> str | None:
@@ -403,6 +403,7 @@ def canonical_event_name(name: object) -> str:
     """
     if not isinstance(name, str):
         raise ParseProblem(AnomalyCode.MALFORMED_INPUT, f"event name must be a string, got {short_repr(name)}")
+    name = plain_str(name)
     canonical = EVENT_NAMES.get(name)
     if canonical is None and len(name) <= _MAX_NAME_LENGTH:
         canonical = EVENT_NAMES.get(name.strip().lower())

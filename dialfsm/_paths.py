@@ -27,6 +27,7 @@ from typing import Any, Final
 import attrs
 
 from dialfsm._coverage import transition_pairs, transition_rows, untimed_entry
+from dialfsm._header import header_record
 from dialfsm._machine import TABLES
 from dialfsm._policy import Timeouts
 from dialfsm._replay import feed_record
@@ -39,6 +40,7 @@ __all__ = [
     "PATH_TIMEOUTS",
     "TablePath",
     "pair_cover",
+    "path_header",
     "path_records",
     "shortest_paths",
     "state_cover",
@@ -83,9 +85,26 @@ class TablePath:
         """A short, file-name-safe label: ``dialout-idle-connecting-answered``."""
         return "-".join([self.kind.value, *(s.value for s in self.states)])
 
-    def to_jsonl(self) -> str:
-        """The records as JSON Lines (one object per line, each line ending in a newline)."""
-        return "".join(json.dumps(record) + "\n" for record in self.records)
+    @property
+    def file_name(self) -> str:
+        """A file name saying what the path covers: each input and the state it leads to.
+
+        ``dialout__start_dialout=connecting__dialout-answered=answered.jsonl``: no
+        two different paths share one.
+        """
+        steps = [f"{row.input.value}={state.value}" for row, state in zip(self.rows, self.states[1:], strict=True)]
+        return "__".join([self.kind.value, *steps]) + ".jsonl"
+
+    def to_jsonl(self, *, header: bool = True) -> str:
+        """The records as JSON Lines (one object per line, each ending in a newline).
+
+        With ``header`` (the default) the first line is a recording header naming
+        :data:`PATH_TIMEOUTS`, so ``dialfsm replay`` and ``dialfsm coverage`` replay the
+        log with the tracker it was made for.
+        """
+        lines = [json.dumps(path_header())] if header else []
+        lines.extend(json.dumps(record) for record in self.records)
+        return "".join(line + "\n" for line in lines)
 
 
 def _event_record(input_: Input, session_id: str, *, entry: bool = False) -> dict[str, Any]:
@@ -129,6 +148,11 @@ def _completion_record(input_: Input, session_id: str) -> dict[str, Any]:
     if call in ("start_dialout", "stop_dialout"):
         record["ref"] = "start" if call == "start_dialout" else "stop"
     return record
+
+
+def path_header() -> dict[str, Any]:
+    """The recording header of a path's log: a default tracker with :data:`PATH_TIMEOUTS`."""
+    return header_record(CallTracker(timeouts=PATH_TIMEOUTS), redacted=False)
 
 
 def path_records(rows: Sequence[Row], session_id: str = PATH_SESSION_ID) -> tuple[dict[str, Any], ...]:

@@ -17,19 +17,36 @@ from typing import Any, TypeAlias
 import attrs
 
 from dialfsm._errors import TRANSIENT_CODES, ErrorCode
+from dialfsm._inputs import Ref
 from dialfsm._session import Session
 from dialfsm._settings import DialoutSettings
 from dialfsm._slots import loads_older_pickles
 from dialfsm._table import DialoutState, Origin, Outcome, SessionKind
+from dialfsm._text import short_repr
 
 __all__ = ["Effect", "RetryDialout", "RetryPolicy", "StopCall", "Timeouts", "retry_for"]
 
 
+def _finite(value: object) -> float | None:
+    """``value`` as a finite float, or ``None`` if it is not a number (bools excluded) or not finite."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except (OverflowError, TypeError, ValueError):  # an int too large for a float; a hostile subclass
+        return None
+    return number if math.isfinite(number) else None
+
+
 def _seconds(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0):
-        raise ValueError(f"{attribute.name} must be None or a positive number of seconds, got {value!r}")
-    if value is not None and math.isinf(value):
-        raise ValueError(f"{attribute.name} must be finite (use None to disable it)")
+    if value is None:
+        return
+    number = _finite(value)
+    if number is None or not number > 0:
+        raise ValueError(
+            f"{attribute.name} must be None or a positive, finite number of seconds (use None to disable it), "
+            f"got {short_repr(value)}"
+        )
 
 
 @loads_older_pickles
@@ -71,8 +88,26 @@ def _positive_int(_: object, attribute: attrs.Attribute[Any], value: int) -> Non
 
 
 def _non_negative(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-        raise ValueError(f"{attribute.name} must be a finite number >= 0, got {value!r}")
+    number = _finite(value)
+    if number is None or not number >= 0:
+        raise ValueError(
+            f"{attribute.name} must be a finite number >= 0 (within a float's range), got {short_repr(value)}"
+        )
+
+
+def _seed(_: object, attribute: attrs.Attribute[Any], value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value.bit_length() > 4096):
+        raise ValueError(f"seed must be None or an int of at most 4096 bits, got {short_repr(value)}")
+
+
+def _error_codes(value: object) -> frozenset[ErrorCode]:
+    """``retry_on``: error codes (members or their names), as a frozenset of :class:`ErrorCode`."""
+    if isinstance(value, str):
+        raise ValueError(f"retry_on must be a collection of error codes, not a string: {short_repr(value)}")
+    try:
+        return frozenset(ErrorCode(code) for code in value)  # type: ignore[attr-defined]
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"retry_on must hold error codes ({', '.join(ErrorCode)}): {exc}") from None
 
 
 @loads_older_pickles
@@ -105,17 +140,24 @@ class RetryPolicy:
     multiplier: float = attrs.field(default=2.0, validator=_non_negative)
     max_delay: float = attrs.field(default=30.0, validator=_non_negative)
     jitter: float = attrs.field(default=0.1, validator=_non_negative)
-    seed: int | None = None
-    retry_on: frozenset[ErrorCode] = attrs.field(default=TRANSIENT_CODES, converter=frozenset)
+    seed: int | None = attrs.field(default=None, validator=_seed)
+    retry_on: frozenset[ErrorCode] = attrs.field(default=TRANSIENT_CODES, converter=_error_codes)
 
     def delay(self, attempt: int, rng: random.Random) -> float:
-        """Seconds to wait before attempt ``attempt + 1`` (``attempt`` is the one that failed)."""
+        """Seconds to wait before attempt ``attempt + 1`` (``attempt`` is the one that failed); never raises.
+
+        Computed in floats (the options were checked to be finite floats); a
+        growth that overflows is capped at ``max_delay``, and the result is finite.
+        """
+        cap = float(self.max_delay)
         try:
-            base = min(self.max_delay, self.base_delay * self.multiplier ** min(attempt - 1, 1024))
+            base = min(cap, float(self.base_delay) * float(self.multiplier) ** min(attempt - 1, 1024))
         except OverflowError:
-            base = self.max_delay
+            base = cap
         if self.jitter:
-            base *= 1 + self.jitter * (2 * rng.random() - 1)
+            base *= 1 + float(self.jitter) * (2 * rng.random() - 1)
+        if not math.isfinite(base):
+            base = cap
         return max(0.0, base)
 
 
@@ -134,8 +176,9 @@ class StopCall:
     session: Session
     session_id: str | None
     reason: str
-    #: The ref of the stop the tracker registered, to report its completion with.
-    ref: str | None = None
+    #: The ref of the stop the tracker registered, to report its completion with: a
+    #: :class:`~dialfsm.CallKey` (``str`` in snapshots of dialfsm 0.1.0).
+    ref: Ref | None = None
     #: Send it although the session has ended: a start that completed after its watchdog
     #: gave up on it may be ringing (``reason="start_timeout"``).
     after_end: bool = False
@@ -191,10 +234,11 @@ def retry_for(session: Session, policy: RetryPolicy, rng: random.Random, now: fl
     ):
         return None
     delay = policy.delay(session.attempt, rng)
+    not_before = None if now is None else now + delay
     return RetryDialout(
         previous=session,
         settings=session.dialout_settings,
         attempt=session.attempt + 1,
         delay=delay,
-        not_before=None if now is None else now + delay,
+        not_before=not_before if not_before is None or math.isfinite(not_before) else None,
     )

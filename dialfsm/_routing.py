@@ -30,8 +30,10 @@ a start completion settles them (:mod:`dialfsm._guesses`): the call it names
 moves, with its progress, to the session whose start it completes, so no
 completion is stranded.
 
-**Dial-in events.**  ``dialin-connected`` with an unknown id creates a dial-in;
-so does a ``dialin-error`` of type ``start-failed`` (it never connected).  Other
+**Dial-in events.**  ``dialin-connected`` with an unknown id creates a dial-in
+(not for the id of a session the tracker forgot: ``UNKNOWN_SESSION``, so
+``finished_limit`` never turns a late event into a new call); so does a
+``dialin-error`` of type ``start-failed`` (it never connected).  Other
 ``dialin-*`` events need a known dial-in.  A ``participant-joined`` that came
 before its ``dialin-connected`` is remembered (the last 1,024) and applied with it.
 
@@ -41,7 +43,8 @@ journaled.  ``dtmf-event`` goes to the session its id names, else the room's
 only live session, else the only one with media flowing (answered or
 joined); several with media and no id is ``UNKNOWN_SESSION``.
 ``left-meeting`` reaches every live session; with none it is only journaled.
-``dialin-ready`` records each SIP endpoint once (again: ``DUPLICATE_EVENT``).
+``dialin-ready`` records each SIP endpoint once (again: ``DUPLICATE_EVENT``);
+the latest :data:`~dialfsm._core.MAX_ENDPOINTS` are remembered.
 An event naming a session of the other kind is ``UNKNOWN_SESSION``.
 
 Each route takes ``(core, event, t)`` and returns the journal entry.
@@ -55,7 +58,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from dialfsm._core import TrackerCore
+from dialfsm._core import MAX_ENDPOINTS, TrackerCore
 from dialfsm._guesses import mark_guess
 from dialfsm._inputs import (
     DialinConnected,
@@ -78,14 +81,14 @@ from dialfsm._step import apply_many, apply_sequence, bind, extra, leg_expected,
 from dialfsm._table import ANSWERED_STATES, AnomalyCode, Disposition, Input, Origin, SessionKind
 from dialfsm._text import short_repr
 
-__all__ = ["ROUTES", "Route", "same_destination", "unknown"]
+__all__ = ["MAX_EARLY_JOINS", "ROUTES", "Route", "same_destination", "unknown"]
 
 _DIALOUT: Final = SessionKind.DIALOUT
 _DIALIN: Final = SessionKind.DIALIN
 _ANOMALY: Final = Disposition.ANOMALY
 _JOURNALED: Final = Disposition.JOURNALED
 #: How many participants joined before their ``dialin-connected`` are remembered.
-_EARLY_JOINS: Final = 1024
+MAX_EARLY_JOINS: Final = 1024
 
 #: A route: ``(core, typed event, t) -> journal entry``.
 Route = Callable[[TrackerCore, Any, "float | None"], JournalEntry]
@@ -219,6 +222,8 @@ def dialin_connected(core: TrackerCore, event: DialinConnected, t: float | None)
     sid = event.session_id
     session = core._by_id.get(sid)
     if session is None:
+        if event.session_id in core._forgotten:
+            return unknown(core, event, f"dialin-connected for forgotten session {short_repr(event.session_id)}", t)
         session = new_session(core, _DIALIN)
         bind(core, session, sid)
         sip_from, room = (
@@ -256,7 +261,7 @@ def participant_event(core: TrackerCore, event: ParticipantJoined | ParticipantL
     if session is None:
         if isinstance(event, ParticipantJoined):  # maybe a caller whose dialin-connected is still to come
             core._early_joins[event.participant_id] = None
-            if len(core._early_joins) > _EARLY_JOINS:
+            if len(core._early_joins) > MAX_EARLY_JOINS:
                 del core._early_joins[next(iter(core._early_joins))]
         return record(core, event.input.value, event, _JOURNALED, t=t)
     return step(core, session, event.input, event, core._seq, t, True)
@@ -276,6 +281,8 @@ def dialin_ready(core: TrackerCore, event: DialinReady, t: float | None) -> Jour
         message = f"dialin-ready for endpoint {short_repr(event.sip_endpoint)} again"
         return record(core, "dialin-ready", event, _ANOMALY, AnomalyCode.DUPLICATE_EVENT, message, t=t)
     core._endpoints[event.sip_endpoint] = None
+    if len(core._endpoints) > MAX_ENDPOINTS:  # bounded: the oldest endpoint goes
+        del core._endpoints[next(iter(core._endpoints))]
     return record(core, "dialin-ready", event, Disposition.RECORDED, t=t)
 
 

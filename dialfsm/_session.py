@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final, NamedTuple
 
 from dialfsm._errors import ErrorCode
+from dialfsm._inputs import Ref
 from dialfsm._journal import CODE_OF, DECODERS, DISPOSITION_OF, INPUT_BY_VALUE, STATE_OF, JournalRow
 from dialfsm._machine import ENGINES, STEP_KINDS, FastCell
 from dialfsm._settings import DialoutSettings
@@ -142,7 +143,7 @@ class Session:
         "_ended_at",
         "_error",
         "_error_code",
-        "_extra",
+        "_extra",  # what few sessions have, made on first use: see __init__
         "_history",
         "_live_transfers",
         "_model",
@@ -151,6 +152,7 @@ class Session:
         "_owner",
         "_session_id",
         "_settings",
+        "_start_key",
         "_start_ref",
         "_started_at",
         "_state",
@@ -205,14 +207,13 @@ class Session:
         self._timer: Input | None = None
         self._timer_seq = 0  # the arming order, to break ties between equal deadlines
         self._owner: object = None  # the tracker that created it
-        self._start_ref: str | None = None
+        self._start_ref: Ref | None = None  # what its start call was registered under: a ref string, a CallKey
+        self._start_key: int | None = None  # the seq of its start call's journal entry (names it in a recording)
         self._origin = Origin.BOT if kind is SessionKind.DIALOUT else Origin.CALLER
         self._started_at: float | None = None
         self._answered_at: float | None = None
         self._ended_at: float | None = None
-        # What few sessions have, made on first use (keeps every session small): "destination",
-        # "caller_id", "room" (from payloads), "details" (the last error's), "transferred_from",
-        # "transferred_to", "legs" (transfer legs still expected), "retry" (the RetryDialout suggested).
+        # On first use: "destination", "caller_id", "room", "details", "transferred_from/_to", "legs", "retry".
         self._extra: dict[str, Any] | None = None
         self.attempt = 1
         self.previous = None
@@ -420,6 +421,7 @@ class Session:
             fields["next_attempt"] = fields.pop("retry")
         fields.pop("_dispatch", None)
         fields.pop("_model", None)
+        fields.setdefault("_start_key", None)  # new in 0.3
         for name, value in fields.items():
             object.__setattr__(self, name, value)
         self._dispatch = ENGINES[self.kind].fast

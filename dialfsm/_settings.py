@@ -45,9 +45,9 @@ Deliberate differences from daily-js
   own message says; ``sipUri``, ``phoneNumber``, ``sessionId`` and
   ``toEndPoint`` are capped at :data:`MAX_ID_LENGTH` characters so a huge
   string is refused by its length, before any pattern is tried; ``permissions``
-  must be JSON-able (``str`` keys; ``None``, ``bool``, ``int``, finite
-  ``float``, ``str``, lists and mappings, nested at most
-  :data:`MAX_PERMISSIONS_DEPTH` deep).  Its contents are otherwise passed on
+  must be JSON-able (``str`` keys; ``None``, ``bool``, ``int`` within a
+  double's range, as JSON numbers are, finite ``float``, ``str``, lists and
+  mappings, nested at most :data:`MAX_PERMISSIONS_DEPTH` deep).  Its contents are otherwise passed on
   unchecked.
 * **No defaults are filled in.**  daily-js sets ``provider="signalwire"``,
   DTMF ``method="auto"`` and ``digitDurationMs=500`` when absent; dialfsm
@@ -100,6 +100,7 @@ from typing import Any, Final, cast
 import attrs
 
 from dialfsm._errors import InvalidSettings
+from dialfsm._text import plain_str
 
 __all__ = [
     "AUDIO_CODECS",
@@ -258,10 +259,15 @@ def _freeze(value: object, depth: int = 0) -> object:
     if depth > MAX_PERMISSIONS_DEPTH:
         return value
     if isinstance(value, Mapping):
-        return _FrozenMapping({key: _freeze(item, depth + 1) for key, item in value.items()})
+        return _FrozenMapping({_plain_atom(key): _freeze(item, depth + 1) for key, item in value.items()})
     if isinstance(value, list | tuple):
         return tuple(_freeze(item, depth + 1) for item in value)
-    return value
+    return _plain_atom(value)
+
+
+def _plain_atom(value: Any) -> Any:
+    """A ``str`` subclass as the plain string it holds (its methods never run again); anything else as is."""
+    return plain_str(value) if isinstance(value, str) else value
 
 
 def _freeze_permissions(value: Mapping[str, Any] | None) -> Mapping[str, Any] | None:
@@ -444,7 +450,7 @@ def _check_keys(raw: Mapping[Any, Any], accepted: tuple[str, ...], call: str, pr
     is not a string, is empty or is over 100 characters long.
     """
     for key in raw:
-        if isinstance(key, str) and key in accepted:
+        if isinstance(key, str) and plain_str(key) in accepted:
             continue
         name = key if isinstance(key, str) and 0 < len(key) <= 100 else _show(key)
         hint = ""
@@ -464,7 +470,7 @@ def _opt_str(raw: Mapping[Any, Any], key: str, call: str, field: str | None = No
         return None
     if not isinstance(value, str):
         raise _fail(call, field or key, f"must be a string, got {_show(value)}")
-    return value
+    return plain_str(value)
 
 
 def _max_len(value: str | None, limit: int, call: str, field: str) -> None:
@@ -481,6 +487,7 @@ def _required_str(raw: Mapping[Any, Any], key: str, call: str, limit: int = MAX_
         raise _fail(call, key, "is required")
     if not isinstance(value, str):
         raise _fail(call, key, f"must be a string, got {_show(value)}")
+    value = plain_str(value)
     if not value:
         raise _fail(call, key, "must not be empty")
     _max_len(value, limit, call, key)
@@ -548,7 +555,15 @@ def _check_json(value: object, call: str, field: str) -> None:
         item, path, depth = stack.pop()
         if depth > MAX_PERMISSIONS_DEPTH:
             raise _fail(call, field, f"must nest at most {MAX_PERMISSIONS_DEPTH} levels deep (too deep at {path})")
-        if item is None or isinstance(item, str | int):  # bool is an int
+        if item is None or isinstance(item, str | bool):
+            continue
+        if isinstance(item, int):
+            try:
+                float(item)
+            except OverflowError:
+                raise _fail(
+                    call, field, f"must be JSON-able, but {path} is {_show(item)} (beyond a JSON number)"
+                ) from None
             continue
         if isinstance(item, float):
             if not math.isfinite(item):
@@ -574,7 +589,7 @@ def _settings_mapping(raw: object, cls: type, fields: tuple[tuple[str, str], ...
         return _raw_dict(raw, fields)
     if isinstance(raw, Mapping):
         _check_keys(raw, tuple(key for _, key in fields), call)
-        return raw
+        return {plain_str(key): value for key, value in raw.items()}  # every key is one of ours: a plain copy
     raise _fail(call, "settings", f"must be a mapping of Daily's options or a {cls.__name__}, got {_show(raw)}")
 
 

@@ -29,7 +29,7 @@ from typing import Any, Final
 
 from dialfsm._core import TrackerCore
 from dialfsm._errors import ErrorCode, classify_error
-from dialfsm._inputs import TimerExpired
+from dialfsm._inputs import CallKey, TimerExpired
 from dialfsm._journal import CODE_ATOM, ENCODERS
 from dialfsm._machine import STEP_CODE
 from dialfsm._policy import StopCall, retry_for
@@ -225,7 +225,15 @@ def decide_outcome(core: TrackerCore, session: Session, outcome: object, entered
 
 
 def retire(core: TrackerCore, session: Session, t: float | None = None) -> None:
-    """``session`` just ended: it leaves the live sets, may be retried, and may push an old one out."""
+    """``session`` just ended: it leaves the live sets, may be retried, and may push an old one out.
+
+    The retry is decided first, before anything changes (:func:`~dialfsm._policy.retry_for`
+    never raises on a validated policy, and this keeps a step whole even if it did).
+    """
+    policy = core.retry_policy
+    retry = None
+    if policy is not None and session.kind is SessionKind.DIALOUT:
+        retry = retry_for(session, policy, core._rng, core._now)
     core._live.pop(session.index, None)
     session._deadline = session._timer = None  # disarm(), inline: once per session
     when = t if t is not None else core._now
@@ -235,12 +243,9 @@ def retire(core: TrackerCore, session: Session, t: float | None = None) -> None:
             session._started_at = when
     if session._extra is not None:
         _settle_extra(core, session)
-    policy = core.retry_policy
-    if policy is not None and session.kind is SessionKind.DIALOUT:
-        retry = retry_for(session, policy, core._rng, core._now)
-        if retry is not None:
-            core._effects.append(retry)
-            extra(session)["retry"] = retry
+    if retry is not None:
+        core._effects.append(retry)
+        extra(session)["retry"] = retry
     core._waiting_for_id.pop(session.index, None)
     if core.finished_limit is not None:
         core._finished.append(session)
@@ -278,8 +283,9 @@ def forget(core: TrackerCore, gone: Session) -> None:
             del core._forgotten[next(iter(core._forgotten))]
     if gone._start_ref is not None and core._start_refs.get(gone._start_ref) is gone:
         del core._start_refs[gone._start_ref]
-    core._pending.forget(gone)
-    core._effects = [e for e in core._effects if not isinstance(e, StopCall) or e.session is not gone]
+    core._pending.forget(gone)  # O(its own calls): nothing of them stays behind
+    # A StopCall still queued for it is withdrawn by take_effects (its session has ended): not scanned here,
+    # so forgetting costs the same however many effects wait.
     core._awaiting_legs.pop(gone.index, None)  # a leg that comes now is a call of its own (rule 6), or unknown
 
 
@@ -314,7 +320,11 @@ def arm(core: TrackerCore, session: Session, timer: Timer, t: float | None) -> N
     if seconds is None or base is None or session._origin not in TIMED_ORIGINS:
         disarm(session)  # disabled, no time known yet, or a call the bot did not place: nothing to arm
         return
-    core._timers.arm(session, timer.input, base + seconds)
+    deadline = base + seconds
+    if deadline - deadline != 0.0:  # overflowed to inf: a deadline no clock reaches is no timer
+        disarm(session)
+        return
+    core._timers.arm(session, timer.input, deadline)
 
 
 def sign_of_life(core: TrackerCore, session: Session, watch: Timer, t: float | None) -> None:
@@ -506,9 +516,14 @@ def _ask_bot_to_stop(core: TrackerCore, session: Session, typed: object, after: 
 
 
 def queue_stop(core: TrackerCore, session: Session, reason: str, *, after_end: bool) -> None:
-    """Register a stop the tracker asks for; a call Daily has not named yet is stopped once it is (:func:`bind`)."""
-    ref = f"{reason}#{core._seq}"
-    core._pending.register(Input.STOP_DIALOUT, session, ref)
+    """Register a stop the tracker asks for; a call Daily has not named yet is stopped once it is (:func:`bind`).
+
+    Its name is a :class:`~dialfsm.CallKey`, which no bot ref can equal, made of what a replay
+    reproduces (one stop per reason per session at most).
+    """
+    name = session.session_id if session.session_id is not None else f"#{session.index}"
+    ref = CallKey(f"{reason}:{name}")
+    core._pending.register(Input.STOP_DIALOUT, session, ref, core._seq)
     if session.session_id is None:  # stop_dialout needs the id: the effect waits for it
         extra(session)["stop_on_id"] = (reason, ref)
         return

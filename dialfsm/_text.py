@@ -1,22 +1,102 @@
-"""Showing values in messages: short, cheap, whatever the value is.
+"""Showing values in messages and on terminals: short, cheap, total, and safe to print.
 
 A value in an anomaly's message or a refusal can be anything an SDK or a log
-delivered: a 100 MB string, a dict of a million keys.  :func:`short_repr`
-describes it in a few dozen characters without formatting it whole.
+delivered: a 100 MB string, a dict of a million keys, a list nested 5,000
+deep, an object whose ``__repr__`` raises, a ``str`` subclass whose
+``__len__`` raises.  :func:`short_repr` describes any of them in a few dozen
+characters without formatting it whole, and never raises.  :func:`plain_str`
+turns a ``str`` subclass into the plain string it holds without calling any of
+its methods.  :func:`printable` escapes what a terminal would obey (control
+characters, escape sequences, lone surrogates, bidirectional overrides), so text
+from a log can never forge a line of a report.
 """
 
 from __future__ import annotations
 
-__all__ = ["short_repr"]
+import reprlib
+from typing import Final
+
+__all__ = ["describe_error", "plain_str", "printable", "short_repr", "type_name"]
+
+_UNPRINTABLE: Final = "<unprintable object>"
+
+
+class _Short(reprlib.Repr):
+    """A ``repr`` that stops at a few levels and items, so no value is formatted whole."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel = 3
+        self.maxstring = self.maxother = 60
+        self.maxlist = self.maxtuple = self.maxdict = self.maxset = self.maxfrozenset = self.maxdeque = 6
+
+    def repr_int(self, x: int, level: int) -> str:
+        """Big ints are described, not formatted (``str`` of a huge int is slow or refused)."""
+        return f"<int of {x.bit_length()} bits>" if x.bit_length() > 128 else repr(x)
+
+
+_SHORT: Final = _Short()
+
+
+def plain_str(text: str) -> str:
+    """The plain ``str`` a ``str`` (or subclass) holds, without calling any method the subclass overrides."""
+    return text if type(text) is str else str.__str__(text)
+
+
+def type_name(value: object) -> str:
+    """The name of ``value``'s type, or ``"object"`` if even that cannot be read."""
+    try:
+        name = type(value).__name__
+    except Exception:  # noqa: BLE001  (a hostile metaclass)
+        return "object"
+    return plain_str(name) if isinstance(name, str) else "object"
 
 
 def short_repr(value: object, limit: int = 60) -> str:
-    """``repr(value)`` cut to ``limit`` characters, cheap even for huge strings."""
-    if isinstance(value, str) and len(value) > limit:
-        return repr(value[:limit]) + f"... ({len(value)} chars)"
-    text = (
-        repr(value)
-        if not isinstance(value, (dict, list)) or len(value) < 50
-        else f"<{type(value).__name__} of {len(value)}>"
-    )
+    """``repr(value)`` cut to ``limit`` characters, cheap even for huge values; never raises."""
+    try:
+        if isinstance(value, str):
+            text = plain_str(value)
+            if len(text) > limit:
+                return repr(text[:limit]) + f"... ({len(text)} chars)"
+            return repr(text)
+        if type(value) in (dict, list, tuple, set, frozenset) and len(value) >= 50:  # type: ignore[arg-type]
+            return f"<{type_name(value)} of {len(value)}>"  # type: ignore[arg-type]
+        text = _SHORT.repr(value)
+        text = plain_str(text) if isinstance(text, str) else _UNPRINTABLE
+    except (Exception, RecursionError):  # noqa: BLE001  (describing a value must never fail)
+        return f"<unprintable {type_name(value)}>"
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+def describe_error(exc: BaseException) -> str:
+    """``"TypeName: message"`` for an exception, short, whatever its arguments hold; never raises."""
+    try:
+        text = str(exc)
+        message = short_repr(plain_str(text), 80) if isinstance(text, str) else "?"
+    except (Exception, RecursionError):  # noqa: BLE001  (an exception whose str() raises)
+        message = "?"
+    return f"{type_name(exc)}: {message}"
+
+
+def printable(text: str) -> str:
+    r"""``text`` with every character a terminal would not show as itself escaped (``\x1b``, ``\u202e``...).
+
+    Kept as they are: every printable character and the space.  Escaped:
+    control characters (newlines and escape sequences included), format
+    characters (bidirectional overrides, zero-width joiners), lone surrogates,
+    and other separators, as Python writes them in a string literal.
+    """
+    text = plain_str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " else _escape(c) for c in text)
+
+
+def _escape(c: str) -> str:
+    code = ord(c)
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"

@@ -63,6 +63,10 @@ class TimerHeap:
         """Heap entries, stale ones included."""
         return len(self._heap)
 
+    def entries(self) -> tuple[tuple[float, int, int], ...]:
+        """Every heap entry ``(deadline, arming order, session index)``, stale ones included (for checks)."""
+        return tuple(self._heap)
+
     def arm(self, session: Session, timer: Input, deadline: float) -> None:
         """Arm ``timer`` on ``session`` to fire at ``deadline`` (replacing any timer it had)."""
         self.seq += 1

@@ -24,19 +24,19 @@ inline fast path.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
 from dialfsm._calls import CALLS, PendingCall, PendingCalls
-from dialfsm._core import EngineModel, TrackerCore
-from dialfsm._errors import CallRefused
-from dialfsm._guards import GUARDS, accept, accept_unguarded, complete, completion_name, completion_problem, pair
-from dialfsm._inputs import CallCompleted, DailyEvent
-from dialfsm._journal import copy_items
+from dialfsm._core import MAX_LISTENER_ERRORS, EngineModel, TrackerCore
+from dialfsm._errors import CallRefused, RefusalCode
+from dialfsm._guards import accept, accept_unguarded, complete, completion_name, completion_problem, guard, pair
+from dialfsm._inputs import CallCompleted, CallKey, DailyEvent, Ref
+from dialfsm._journal import ENCODERS, copy_items
 from dialfsm._machine import STEP_KINDS
 from dialfsm._parse import PARSER_BY_NAME, ParseProblem, event_name, from_daily, to_daily
 from dialfsm._policy import Effect, RetryDialout, StopCall
+from dialfsm._records import call_record, completion_record, withdraw_record
 from dialfsm._routing import ROUTES
 from dialfsm._session import JournalEntry, Session, entries, entry_of
 from dialfsm._settings import DialoutSettings, DtmfSettings, SipCallTransferSettings, SipReferSettings
@@ -44,7 +44,7 @@ from dialfsm._snapshot import restore as _restore_snapshot
 from dialfsm._snapshot import snapshot as _take_snapshot
 from dialfsm._step import clock, extra, fire_due, record
 from dialfsm._table import AnomalyCode, Disposition, Input
-from dialfsm._text import short_repr
+from dialfsm._text import describe_error, plain_str, short_repr, type_name
 from dialfsm._timers import TimerHeap
 
 __all__ = ["CallTracker", "JournalEntry", "Session"]
@@ -59,20 +59,54 @@ _Model = EngineModel
 
 
 def _valid_time(t: object) -> float | None:
-    """``t`` as a finite float, or ``None`` for anything else (a time that is not one is ignored)."""
+    """``t`` as a finite float, or ``None`` for anything else (a time that is not one is ignored); never raises."""
     if type(t) is float and t - t == 0.0:  # finite: inf - inf and nan - nan are nan
         return t
     if isinstance(t, bool) or not isinstance(t, (int, float)):
         return None
     try:
         value = float(t)
-    except OverflowError:
+    except Exception:  # noqa: BLE001  (an int too large for a float; a subclass whose __float__ raises)
         return None
-    return value if math.isfinite(value) else None
+    return value if type(value) is float and value - value == 0.0 else None
 
 
 def _label(name: object) -> str:
-    return name if isinstance(name, str) and len(name) <= 64 else short_repr(name)
+    """An input's name for the journal: a short plain string, whatever ``name`` is."""
+    if type(name) is str and len(name) <= 64:
+        return name
+    try:
+        if isinstance(name, str) and len(plain_str(name)) <= 64:
+            return plain_str(name)
+    except Exception:  # noqa: BLE001  (a hostile str subclass)
+        return f"<{type_name(name)}>"
+    return short_repr(name)
+
+
+_ATOMS: Final = (str, int, float, type(None))
+
+
+def _plain_event(event: object) -> bool:
+    """Whether every field of a typed event holds a plain value (no subclass whose methods could run)."""
+    encoder = ENCODERS.get(type(event))
+    try:
+        return encoder is None or all(type(value) in _ATOMS for value in encoder[1](event))
+    except Exception:  # noqa: BLE001  (a field never set: routed as it is, which reads only what it needs)
+        return True
+
+
+def _plain_completion(completion: CallCompleted) -> CallCompleted:
+    """``completion`` with ``str`` subclasses as the plain strings they hold (their methods never run again)."""
+    fields = (completion.session_id, completion.error, completion.ref)
+    if not any(isinstance(value, str) and type(value) is not str for value in fields):
+        return completion
+    ref = plain_str(completion.ref) if isinstance(completion.ref, str) else completion.ref
+    return CallCompleted(
+        call=completion.call,
+        session_id=None if completion.session_id is None else plain_str(completion.session_id),
+        error=None if completion.error is None else plain_str(completion.error),
+        ref=ref,
+    )
 
 
 class CallTracker(TrackerCore):
@@ -142,8 +176,8 @@ class CallTracker(TrackerCore):
     # --- reading the tracker ---------------------------------------------------------
 
     def __iter__(self) -> Iterator[Session]:
-        """Every session, in order of creation."""
-        return iter(self._sessions.values())
+        """Every session, in order of creation (a copy taken at once: safe while another thread feeds it)."""
+        return iter(tuple(self._sessions.values()))
 
     def __len__(self) -> int:
         """How many sessions the tracker holds."""
@@ -163,12 +197,12 @@ class CallTracker(TrackerCore):
 
     @property
     def sessions(self) -> tuple[Session, ...]:
-        """Every session, in order of creation."""
+        """Every session, in order of creation (copied at once: safe while another thread feeds the tracker)."""
         return tuple(self._sessions.values())
 
     @property
     def live(self) -> tuple[Session, ...]:
-        """The sessions not yet in a terminal state, in order of creation."""
+        """The sessions not yet in a terminal state, in order of creation (copied at once, like :attr:`sessions`)."""
         return tuple(self._live.values())
 
     @property
@@ -299,32 +333,44 @@ class CallTracker(TrackerCore):
     def receive(self, event: DailyEvent, *, t: float | None = None) -> JournalEntry:
         """Read one typed Daily event.  Never raises.
 
+        An event whose fields are not plain values (a ``str`` subclass, a number
+        where a string belongs) is read back through its payload, as
+        :meth:`handle` would read it.
+
         Returns:
             The journal entry recording what it did.
 
         """
         if t is not None:
             t = _valid_time(t)
+        route = ROUTES.get(type(event))
         if self._input_listeners:
             try:
                 record_: dict[str, Any] = {"event": event_name(event), "data": to_daily(event)}
             except Exception:  # noqa: BLE001  (not a typed event: the tracker journals it as malformed)
-                record_ = {"event": type(event).__name__, "data": short_repr(event)}
+                record_ = {"event": type_name(event), "data": short_repr(event)}
+            if route is None:
+                record_["anomaly"] = AnomalyCode.MALFORMED_INPUT.value
             self._notify_input(record_, t)
         if t is not None:
             clock(self, t)
         self._input_name = self._input_data = None  # a typed event: the SDK's dialect
         try:
-            route = ROUTES.get(type(event))
             if route is None:
                 raise TypeError(f"not a Daily event: {short_repr(event)}")
+            if not _plain_event(event):
+                name = event_name(event)
+                try:
+                    event = from_daily(name, to_daily(event))
+                except ParseProblem as problem:
+                    return record(self, name, event, _ANOMALY, problem.code, problem.message, t=t)
             return route(self, event, t)
         except Exception as exc:  # noqa: BLE001  (the event path must never raise into an SDK)
             return self._internal_error(event, exc, t)
 
     def _internal_error(self, event: object, exc: Exception, t: float | None) -> JournalEntry:
-        message = f"internal error handling {type(event).__name__}: {exc!r}"
-        return record(self, type(event).__name__, event, _ANOMALY, AnomalyCode.MALFORMED_INPUT, message, t=t)
+        message = f"internal error handling {type_name(event)}: {describe_error(exc)}"
+        return record(self, type_name(event), event, _ANOMALY, AnomalyCode.MALFORMED_INPUT, message, t=t)
 
     # --- the bot's calls ---------------------------------------------------------------
 
@@ -405,9 +451,10 @@ class CallTracker(TrackerCore):
         call: Input,
         argument: object,
         *,
-        ref: str | None = None,
+        ref: Ref | None = None,
         t: float | None = None,
-        retry_of: Session | str | None = None,
+        retry_of: Session | Ref | None = None,
+        refused: RefusalCode | None = None,
     ) -> tuple[Session, object]:
         """Guard and register any of the bot's calls: the one path the five call methods share.
 
@@ -415,9 +462,13 @@ class CallTracker(TrackerCore):
             call: Which call (``Input.SEND_DTMF``...; see ``dialfsm._calls.CALLS``).
             argument: Its settings (a mapping or the settings class), or for
                 ``stop_dialout`` the session (or its id).
-            ref: A name pairing this call with its completion (optional).
+            ref: A name pairing this call with its completion (optional): a
+                string, or a :class:`~dialfsm.CallKey` (a replayed log's ``"key"``).
             t: When the call was made (seconds).
             retry_of: For ``start_dialout``, the failed attempt it retries.
+            refused: Refuse the call with this code whatever the guards say now
+                (replay: the log says it was refused live, and redaction may have
+                made its settings valid).
 
         Returns:
             The session, and the typed call (:class:`~dialfsm.SendDtmf`...) whose
@@ -431,26 +482,29 @@ class CallTracker(TrackerCore):
         spec = CALLS[call]
         if t is not None:
             t = _valid_time(t)
+            if t is not None:
+                clock(self, t)
+        outcome = guard(self, call, argument, ref, retry_of)
+        if refused is not None and (not isinstance(outcome, CallRefused) or outcome.code is not refused):
+            outcome = CallRefused(refused, f"refused when it was recorded ({refused.value})", call=spec.name)
+        key = self._seq  # what names the call in a recording (a failing listener may journal before it)
         if self._input_listeners:
-            ref = self._notify_call(spec.name, spec.argument, argument, ref, t, retry_of)
-        if t is not None:
-            clock(self, t)
-        try:
-            typed, target, previous = GUARDS[call](self, argument, ref, retry_of)
-        except CallRefused as refusal:
+            self._notify_input(call_record(spec, argument, ref, retry_of, outcome, key), t)
+        if isinstance(outcome, CallRefused):
             raw = argument.session_id if isinstance(argument, Session) else argument
-            record(self, spec.name, raw, _REFUSED, refusal.code.value, refusal.message, t=t)
-            raise
-        return accept(self, typed, target, previous, t), typed
+            record(self, spec.name, raw, _REFUSED, outcome.code.value, outcome.message, t=t)
+            raise outcome
+        typed, target, previous = outcome
+        return accept(self, typed, target, previous, t, ref if type(ref) is CallKey else None, key), typed
 
     def observe_call(
         self,
         call: Input,
         argument: object,
         *,
-        ref: str | None = None,
+        ref: Ref | None = None,
         t: float | None = None,
-        retry_of: Session | str | None = None,
+        retry_of: Session | Ref | None = None,
     ) -> Session | None:
         """Journal a call the bot made on its SDK directly, past dialfsm's guards.  Never raises.
 
@@ -468,50 +522,30 @@ class CallTracker(TrackerCore):
 
         """
         spec = CALLS[call]
-        if t is not None:
-            t = _valid_time(t)
-        if self._input_listeners:
-            ref = self._notify_call(spec.name, spec.argument, argument, ref, t, retry_of, unguarded=True)
-        if t is not None:
-            clock(self, t)
         try:
-            typed, target, previous = GUARDS[call](self, argument, ref, retry_of)
-        except CallRefused as refusal:
-            raw = argument.session_id if isinstance(argument, Session) else argument
-            message = f"{refusal.code.value}: {refusal.message}"
-            record(self, spec.name, raw, _ANOMALY, AnomalyCode.UNGUARDED_CALL, message, t=t)
-            return accept_unguarded(self, call, argument, ref, t)
+            if t is not None:
+                t = _valid_time(t)
+                if t is not None:
+                    clock(self, t)
+            outcome = guard(self, call, argument, ref, retry_of)
+            key = self._seq  # what names the call in a recording
+            if self._input_listeners:
+                line = call_record(spec, argument, ref, retry_of, outcome, key)
+                line.pop("refused", None)
+                line["key"] = ref.value if type(ref) is CallKey else key
+                line["unguarded"] = True
+                self._notify_input(line, t)
+            if isinstance(outcome, CallRefused):
+                raw = argument.session_id if isinstance(argument, Session) else argument
+                message = f"{outcome.code.value}: {outcome.message}"
+                record(self, spec.name, raw, _ANOMALY, AnomalyCode.UNGUARDED_CALL, message, t=t)
+                return accept_unguarded(self, call, argument, ref, t, key)
+            typed, target, previous = outcome
+            return accept(self, typed, target, previous, t, ref if type(ref) is CallKey else None, key)
         except Exception as exc:  # noqa: BLE001  (the bot's call already went to Daily: never raise here)
-            message = f"internal error observing {spec.name}: {exc!r}"
-            return record(self, spec.name, argument, _ANOMALY, AnomalyCode.MALFORMED_INPUT, message, t=t).session
-        return accept(self, typed, target, previous, t)
-
-    def _notify_call(
-        self,
-        call: str,
-        key: str,
-        argument: object,
-        ref: str | None,
-        t: float | None,
-        retry_of: object,
-        *,
-        unguarded: bool = False,
-    ) -> str:
-        """Tell input listeners about a call; give it a ref (``#<seq>``) so its completion pairs on replay."""
-        if ref is None:
-            ref = f"#{self._seq}"
-        if isinstance(argument, Session):
-            argument = argument.session_id
-        to_dict = getattr(argument, "to_daily", None)
-        line: dict[str, Any] = {"call": call, key: to_dict() if callable(to_dict) else argument, "ref": ref}
-        if isinstance(retry_of, Session):  # a recording names it by its id, else its start call's ref
-            retry_of = retry_of.session_id if retry_of.session_id is not None else retry_of._start_ref
-        if retry_of is not None:
-            line["retry_of"] = retry_of
-        if unguarded:
-            line["unguarded"] = True
-        self._notify_input(line, t)
-        return ref
+            message = f"internal error observing {spec.name}: {type(exc).__name__}"
+            raw = short_repr(argument)
+            return record(self, spec.name, raw, _ANOMALY, AnomalyCode.MALFORMED_INPUT, message, t=t).session
 
     # --- completions --------------------------------------------------------------------
 
@@ -529,21 +563,20 @@ class CallTracker(TrackerCore):
         if t is not None:
             t = _valid_time(t)
         try:
+            if t is not None:
+                clock(self, t)  # timers due first: one may end (and forget) the session the call was on
             problem = completion_problem(completion)
+            if problem is None:
+                completion = _plain_completion(completion)
             pending = None if problem is not None else pair(self, completion, session)
             if self._input_listeners:
-                ref = completion.ref if pending is None else pending.ref
-                call = getattr(completion.call, "value", completion.call)
-                line = {"completion": call, "session_id": completion.session_id, "error": completion.error, "ref": ref}
-                self._notify_input(line, t)
-            if t is not None:
-                clock(self, t)
+                self._notify_input(completion_record(completion, pending, problem), t)
             if problem is not None:
                 name = completion_name(completion)
                 return record(self, name, completion, _ANOMALY, AnomalyCode.MALFORMED_INPUT, problem, t=t)
             return complete(self, completion, pending, t)
         except Exception as exc:  # noqa: BLE001  (completions come from SDK callbacks)
-            message = f"internal error handling a completion: {exc!r}"
+            message = f"internal error handling a completion: {describe_error(exc)}"
             return record(self, "completion", completion, _ANOMALY, AnomalyCode.MALFORMED_INPUT, message, t=t)
 
     def start_completed(
@@ -574,10 +607,14 @@ class CallTracker(TrackerCore):
         session: Session | None = None,
         error: str | None = None,
         *,
-        ref: str | None = None,
+        ref: Ref | None = None,
         t: float | None = None,
     ) -> JournalEntry:
-        """Report ``stop_dialout``'s completion ``(error,)``.  Never raises."""
+        """Report ``stop_dialout``'s completion ``(error,)``.  Never raises.
+
+        ``ref`` is the stop's ref: a string the bot gave it, or a ring timeout's
+        :attr:`StopCall.ref <dialfsm.StopCall.ref>` (a :class:`~dialfsm.CallKey`).
+        """
         return self.complete(CallCompleted(call=Input.STOP_DIALOUT, error=error, ref=ref), session=session, t=t)
 
     def dtmf_completed(
@@ -680,6 +717,9 @@ class CallTracker(TrackerCore):
             _migrate_0_1_0(state)
         for name, default in _ADDED_FIELDS.items():  # fields newer than the pickle
             state.setdefault(name, default())
+        errors = state.get("listener_errors", [])
+        state.setdefault("listener_error_count", len(errors))  # new in 0.3
+        state["listener_errors"] = errors[-MAX_LISTENER_ERRORS:]
         self.__dict__.update(state)
         self._machines = self._own_machines()
         if self._machines is not None:
@@ -718,6 +758,11 @@ class CallTracker(TrackerCore):
         failed session's ``retry_pending`` turns false.  No session changes state.
         """
         t = None if t is None else _valid_time(t)
+        text = plain_str(reason) if type(reason) is str and len(reason) <= 200 else short_repr(reason)
+        if self._input_listeners:
+            self._notify_input(withdraw_record(effect, text), t)
+        if t is not None:
+            clock(self, t)
         if not isinstance(effect, (StopCall, RetryDialout)):
             return record(self, "withdraw", effect, _ANOMALY, AnomalyCode.MALFORMED_INPUT, "not an effect", t=t)
         self._effects = [e for e in self._effects if e is not effect]
@@ -726,7 +771,6 @@ class CallTracker(TrackerCore):
         if isinstance(effect, RetryDialout) and effect.previous._get("retry") is effect:
             extra(effect.previous)["retry"] = None  # no longer retry_pending: no attempt will follow
         kind = "stop" if isinstance(effect, StopCall) else "retry"
-        text = reason if isinstance(reason, str) and len(reason) <= 200 else short_repr(reason)
         return record(self, f"{kind} withdrawn", effect, _JOURNALED, message=text, t=t)
 
     # --- the journal, for what the machines do not model -----------------------------------
@@ -734,15 +778,40 @@ class CallTracker(TrackerCore):
     def note(self, name: str, source: object = None, *, t: float | None = None) -> JournalEntry:
         """Journal something the machines do not model (a ``calltransfer.*`` webhook, an app marker).
 
-        Disposition ``JOURNALED``; no session changes.  Never raises.
+        Disposition ``JOURNALED``; no session changes.  Never raises.  Input
+        listeners see it as ``{"note": name, "data": source}``.
         """
-        return record(self, _label(name), source, _JOURNALED, t=t)
+        t = None if t is None else _valid_time(t)
+        label = _label(name)
+        if self._input_listeners:
+            self._notify_input({"note": label, "data": source}, t)
+        if t is not None:
+            clock(self, t)
+        return record(self, label, source, _JOURNALED, t=t)
 
     def record_anomaly(
         self, code: AnomalyCode, message: str, *, name: str = "input", source: object = None, t: float | None = None
     ) -> JournalEntry:
-        """Journal an anomaly found outside the tracker (a log line that is not JSON, say)."""
-        return record(self, name, source, _ANOMALY, code, message, t=t)
+        """Journal an anomaly found outside the tracker (a log line that is not JSON, say).  Never raises.
+
+        Input listeners see it as ``{"anomaly": code, "name": name, "message": message, "data": source}``.
+        """
+        t = None if t is None else _valid_time(t)
+        code = code if isinstance(code, AnomalyCode) else AnomalyCode.MALFORMED_INPUT
+        label = _label(name)
+        text = plain_str(message) if type(message) is str else short_repr(message)
+        if self._input_listeners:
+            self._notify_input({"anomaly": code.value, "name": label, "message": text, "data": source}, t)
+        if t is not None:
+            clock(self, t)
+        return record(self, label, source, _ANOMALY, code, text, t=t)
+
+    def _journal_listener_failure(self, exc: Exception) -> None:
+        message = (
+            f"a listener raised {describe_error(exc)}; later failures are only counted "
+            f"(listener_error_count) and the latest {MAX_LISTENER_ERRORS} kept (listener_errors)"
+        )
+        record(self, "listener error", None, _JOURNALED, message=message)
 
 
 #: Fields added since 0.1.0, with how to make their value for a tracker pickled without them.
@@ -767,4 +836,4 @@ def _migrate_0_1_0(state: dict[str, Any]) -> None:
     state.pop("_refs", None)
     state["_pending"] = pending
     state["_timers"] = TimerHeap.from_entries(state.pop("_timers"), state.pop("_timer_seq"))
-    state["listener_errors"] = state.get("listener_errors", [])[:1000]
+    state["listener_errors"] = state.get("listener_errors", [])[-MAX_LISTENER_ERRORS:]

@@ -499,11 +499,11 @@ def write_diagrams(
     folder = Path(directory)
     if folder.exists() and not folder.is_dir():
         raise DiagramError(f"cannot write into {folder}: not a folder")
+    new_readme = None if readme is None else sync_readme(_read_text(Path(readme)), tables)  # fails before any write
     try:
         folder.mkdir(exist_ok=True)
     except OSError as exc:
         raise DiagramError(f"cannot create {folder}: {exc.strerror or type(exc).__name__}") from exc
-    new_readme = None if readme is None else sync_readme(_read_text(Path(readme)), tables)
     written: list[Path] = []
     files = expected_files(tables)
     for name, content in files.items():

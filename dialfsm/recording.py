@@ -1,52 +1,52 @@
 r"""Recording live calls: every input a tracker sees, as the JSON Lines that ``dialfsm replay`` reads.
 
-A :class:`Recorder` is an input listener (``tracker.add_input_listener``, or
-:meth:`Recorder.attach`): the tracker hands it each Daily event, each of the
-bot's calls and each completion as a replay-log record *before* applying it,
-and the recorder writes that record as one line, flushed at once.  A bot that
-crashes loses at most the line being written; ``dialfsm replay`` reads a file
-cut off mid-line up to the last whole line and reports the partial one as
-``MALFORMED_INPUT``.
+A :class:`Recorder` attached to a tracker (:meth:`Recorder.attach`) is an
+input listener: the tracker hands it each Daily event, each of the bot's calls
+and each completion, each clock tick, withdrawal, note and outside anomaly, as
+a replay-log record, and the recorder writes that record as one line, flushed
+at once.  A bot that crashes loses at most the line being written; ``dialfsm
+replay`` reports a partial line as ``MALFORMED_INPUT``, and a recorder
+appending to that file starts on a fresh line.
 
-Each line gets ``"t"`` (seconds, from ``clock``, ``time.time`` by default)
-unless the input came with its own.  Writing is serialised by a lock, so one
-recorder may be called from several threads (daily-python delivers events on
-its own thread) and lines are never interleaved.
+**A recording replays to what the live tracker concluded.**
 
-Redaction (on by default; ``redact=False`` for local debugging) removes what
-identifies a person, and keeps every recording replayable:
+* Its first line is a header (:mod:`dialfsm._header`): the format version and
+  the tracker's behaviour options (timeouts, ``max_dialouts``,
+  ``allow_dialout``, the retry policy and its seed, ``finished_limit``...),
+  from which ``dialfsm replay`` builds its tracker.  A recorder appending to a
+  non-empty file writes no second header: it checks that the file's header
+  matches its tracker's options, and raises :class:`RecordingError` if not.
+* ``"t"`` is written only when the input had a time: a bot that passes no
+  times arms no timer live, and none on replay.  The recorder's own clock is
+  written as ``"at"`` (for people; replay never reads it).
+* Attaching a recorder changes nothing the tracker does: the names that pair
+  completions with their calls on replay are keys in a namespace of their own
+  (:class:`~dialfsm.CallKey`), given whether or not anything records.
+* **Every input gives one line.**  A value JSON cannot hold exactly (a key
+  that is no string, an int of thousands of digits, a payload nested a
+  thousand levels deep, a cycle, a set, bytes, an SDK object) is written as
+  close as JSON allows, and an event so written is replaced by the event the
+  tracker read from it (its payload as :func:`~dialfsm._parse.to_daily` writes
+  it), with ``"lossy"`` saying what could not be written; an event the
+  tracker could not read carries ``"anomaly"`` instead, so replay records the
+  same anomaly.
 
-* **Phone numbers** keep their last 4 digits; the others become ``0``, so the
-  length, the ``+`` and the format survive and a redacted ``phoneNumber``
-  still passes Daily's ``^\+\d+$`` rule: ``+15551234567`` -> ``+00000004567``.
-  Redacted: any string that is a ``+`` followed by 7 to 15 digits (spaces,
-  dashes, dots and parentheses allowed between them), wherever it appears;
-  the same number embedded in longer text (an error message); and, in the
-  fields that hold numbers (``phoneNumber``, ``callerId``, ``toEndPoint``,
-  ``from``, ``to``, ``origin``, ``destination``...), digit strings without
-  the ``+`` too.
-* **SIP URIs** lose their user part: ``sip:bob@example.com`` ->
-  ``sip:***@example.com``.  The host, port and ``;`` parameters stay (they
-  name the provider, not the person); a ``?`` header part is replaced by
-  ``?***`` (headers can carry anything); a quoted display name before
-  ``<sip:...>`` becomes ``"***"``.
-* **Keys pressed** (``tones`` of ``send_dtmf``, ``tone`` of ``dtmf-event``,
-  the ``extension`` a dial-out or transfer dials after connecting) become
-  ``0`` s: they can be a PIN or a card number.  ``0`` is a valid key and any
-  character that is no key stays, so a call valid live is valid on replay and
-  one refused live is refused on replay.
-* **Display names** (``userName``, ``user_name``, ``displayName``,
-  ``display_name``) become as many ``*`` s (a name too long for Daily stays too long).
-* **Kept**: session ids, participant ids, refs, Daily's event names, error
-  codes, the room's own SIP endpoints from ``dialin-ready`` (they name the
-  room, and replay tells endpoints apart by them), and everything else.
+Writing is serialised by a lock, so one recorder may be called from several
+threads (daily-python delivers events on its own thread) and lines are never
+interleaved.  A recorder's memory does not grow with what it writes.
+
+**Redaction** (on by default; ``redact=False`` for local debugging) runs on
+exactly what is written; its rules are :mod:`dialfsm._redact`'s: numbers of 5
+digits or more keep their last 4 (``+15551234567`` -> ``+00000004567``), SIP
+users, headers and display names become ``*`` s of the same length, keys
+pressed become ``0`` s, and every value stays as valid for Daily as it was.
+Session ids, refs and the room's own ``dialin-ready`` endpoint are kept.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -54,154 +54,78 @@ from types import TracebackType
 from typing import IO, Any, Final
 
 from dialfsm._errors import DialfsmError
-from dialfsm._parse import canonical_event_name
-from dialfsm._settings import DTMF_TONES
+from dialfsm._header import header_record as _header_record_of
+from dialfsm._header import is_header, read_header
+from dialfsm._jsonable import to_jsonable
+from dialfsm._options import behaviour_options
+from dialfsm._parse import ParseProblem, from_daily, to_daily
+from dialfsm._redact import KEEP_FIELDS, NAME_FIELDS, TONE_FIELDS, redact_record, redact_text
+from dialfsm._text import describe_error, short_repr
 from dialfsm._tracker import CallTracker
 
-__all__ = ["NAME_FIELDS", "PHONE_FIELDS", "TONE_FIELDS", "Recorder", "RecordingError", "redact_record", "redact_text"]
+__all__ = ["KEEP_FIELDS", "NAME_FIELDS", "TONE_FIELDS", "Recorder", "RecordingError", "redact_record", "redact_text"]
 
-#: Fields whose string values are phone numbers even without a leading ``+``.
-PHONE_FIELDS: Final = frozenset(
-    {
-        "phoneNumber",
-        "phone_number",
-        "callerId",
-        "caller_id",
-        "toEndPoint",
-        "to_end_point",
-        "from",
-        "to",
-        "origin",
-        "destination",
-        "sipFrom",
-        "sip_from",
-        "sipTo",
-        "sip_to",
-        "number",
-    }
-)
-#: Fields holding keys to press (DTMF tones, a dial-out's ``extension``): every
-#: character becomes ``0`` (a PIN must not reach a log).
-TONE_FIELDS: Final = frozenset({"tones", "tone", "extension"})
-#: Fields holding a person's display name: replaced by ``***``.
-NAME_FIELDS: Final = frozenset({"userName", "user_name", "displayName", "display_name"})
-#: Fields never redacted: they identify sessions and calls, not people.
-_KEEP_FIELDS: Final = frozenset(
-    {"sessionId", "session_id", "participantId", "participant_id", "ref", "sipCallId", "sip_call_id", "action"}
-)
-_PHONE: Final = re.compile(r"(?<![\w+])\+\d(?:[ .()-]{0,2}\d){6,14}(?!\d)")
-_BARE_PHONE: Final = re.compile(r"\+?\(?\d(?:[ .()-]{0,2}\d){6,14}")
-_SIP_USER: Final = re.compile(r"\b(sips?:)([^@\s;?<>\"]+)@", re.IGNORECASE)
-_SIP_HEADERS: Final = re.compile(r"(\bsips?:[^\s?<>\"]*)\?[^\s<>\"]*", re.IGNORECASE)
-_DISPLAY_NAME: Final = re.compile(r"\"[^\"]*\"(\s*<sips?:)", re.IGNORECASE)
-_REDACTED_USER: Final = "***"
+_FIRST_LINE_LIMIT: Final = 1 << 20
 
 
 class RecordingError(DialfsmError):
-    """The recording could not be opened or written."""
+    """The recording could not be opened, written or closed, or does not match the tracker attached."""
 
 
-def _mask_digits(number: str) -> str:
-    """Replace every digit but the last four with ``0``."""
-    total = sum(c.isdigit() for c in number)
-    out, seen = [], 0
-    for c in number:
-        if c.isdigit():
-            seen += 1
-            out.append(c if seen > total - 4 else "0")
-        else:
-            out.append(c)
-    return "".join(out)
-
-
-def redact_text(text: str, *, phone_field: bool = False) -> str:
-    """``text`` with phone numbers masked and SIP user parts removed (see the module's rules).
-
-    Args:
-        text: Any string from an input.
-        phone_field: The string is the value of a field that holds a phone
-            number (:data:`PHONE_FIELDS`): digits without ``+`` are masked too.
-
-    Example:
-        >>> redact_text("+15551234567")
-        '+00000004567'
-        >>> redact_text("sip:bob@example.com;transport=tls")
-        'sip:***@example.com;transport=tls'
-
-    """
-    if phone_field and _BARE_PHONE.fullmatch(text.strip()):
-        return _mask_digits(text)
-    out = _DISPLAY_NAME.sub(r'"***"\1', text)
-    out = _SIP_HEADERS.sub(r"\1?***", out)
-    out = _SIP_USER.sub(rf"\1{_REDACTED_USER}@", out)
-    return _PHONE.sub(lambda m: _mask_digits(m.group()), out)
-
-
-def _redact(value: object, key: str | None) -> object:
-    if key in _KEEP_FIELDS:
-        return value
-    if isinstance(value, str) and key is not None:
-        if key in TONE_FIELDS:  # keys become 0; what is no key stays, so a call refused live is refused on replay
-            return "".join("0" if c in DTMF_TONES else c for c in value) if key != "extension" else "0" * len(value)
-        if key in NAME_FIELDS:  # length kept: a name too long for Daily stays too long
-            return "*" * len(value)
-    if isinstance(value, str):
-        return redact_text(value, phone_field=key in PHONE_FIELDS)
-    if isinstance(value, Mapping):
-        return {k: _redact(v, k if isinstance(k, str) else None) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_redact(v, key) for v in value]
-    return value
-
-
-def _is_dialin_ready(name: object) -> bool:
+def _canonical_event(record: Mapping[str, Any], written: dict[str, Any], lost: list[str]) -> dict[str, Any]:
+    """An event line whose payload JSON could not hold: the event the tracker read instead, or its anomaly."""
+    out = dict(written)
+    out["lossy"] = "; ".join(lost[:3]) + ("; ..." if len(lost) > 3 else "")
     try:
-        return canonical_event_name(name) == "dialin-ready"
-    except Exception:  # noqa: BLE001  (an unknown name is simply not dialin-ready)
-        return False
-
-
-def redact_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A redacted copy of one replay-log record (``record`` itself is not changed).
-
-    The payload of ``dialin-ready`` is kept: it is the room's own SIP endpoint.
-    """
-    out: dict[str, Any] = {}
-    for key, value in record.items():
-        verbatim = key in ("event", "call", "completion", "t")
-        if verbatim or (key == "data" and "event" in record and _is_dialin_ready(record["event"])):
-            out[key] = value
-        else:
-            out[key] = _redact(value, key)
+        event = from_daily(record["event"], record.get("data"))
+    except ParseProblem as problem:
+        out.update(anomaly=problem.code.value, message=problem.message)
+        return out
+    except (Exception, RecursionError) as exc:  # noqa: BLE001  (as the tracker: a payload no parser foresaw)
+        out.update(anomaly="MALFORMED_INPUT", message=f"payload could not be read: {describe_error(exc)}")
+        return out
+    out["data"], _ = to_jsonable(to_daily(event))
     return out
 
 
-def _jsonable(value: object) -> object:
-    """Fallback for values JSON cannot write (an SDK object in a payload): their ``to_daily()`` or repr."""
-    to_daily = getattr(value, "to_daily", None)
-    if callable(to_daily):
-        return to_daily()
-    if isinstance(value, (set, frozenset)):
-        return sorted(map(repr, value))
-    return repr(value)
+def _line_of(record: Mapping[str, Any], redact: bool, at: float | None) -> bytes:
+    """One record as the bytes of one line (encoded, then redacted: redaction sees exactly what is written)."""
+    written, lost = to_jsonable(record)
+    if lost and "event" in record and "anomaly" not in record:
+        written = _canonical_event(record, written, lost)
+    elif lost:
+        written["lossy"] = "; ".join(lost[:3]) + ("; ..." if len(lost) > 3 else "")
+    if redact and not is_header(written):
+        written = redact_record(written)
+    if at is not None:
+        written["at"] = at
+    text = json.dumps(written, ensure_ascii=False, separators=(", ", ": "))
+    try:
+        return (text + "\n").encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: JSON escapes it
+        return (json.dumps(written, separators=(", ", ": ")) + "\n").encode("ascii")
 
 
 class Recorder:
     """Writes every input a tracker sees as JSON Lines, one line per input, flushed per line.
 
     Args:
-        target: A file path (opened for writing, or appending with ``append=True``,
-            UTF-8) or an open text stream (written to and flushed, never closed
-            by the recorder).
-        redact: Mask phone numbers and SIP user parts (see the module's rules);
+        target: A file path (opened for writing, or appending with ``append=True``)
+            or an open text stream (written to and flushed, never closed by the
+            recorder; one not at its start, which the recorder cannot read back,
+            continues what it holds: no header is written to it).
+        redact: Mask numbers, SIP users and names (:mod:`dialfsm._redact`'s rules);
             ``False`` writes inputs verbatim, for local debugging.
-        clock: Gives ``"t"`` (seconds) for inputs that came without one.
-        append: With a path, add to the file instead of replacing it.
+        clock: Gives ``"at"`` (seconds, for people; replay never reads it);
+            ``None`` writes none.  It never gives ``"t"``.
+        append: With a path, add to the file instead of replacing it: no second
+            header, the file's header must match the tracker attached, and a torn
+            last line is ended first.
 
     Raises:
-        RecordingError: the file cannot be opened.
+        RecordingError: the file cannot be opened, or its first line is no header.
 
-    Use it as an input listener, from any thread::
+    Use it from any thread::
 
         with Recorder("calls.jsonl") as recorder:
             recorder.attach(tracker)
@@ -214,7 +138,7 @@ class Recorder:
         target: str | os.PathLike[str] | IO[str],
         *,
         redact: bool = True,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] | None = time.time,
         append: bool = False,
     ) -> None:
         self.redact = redact
@@ -222,28 +146,59 @@ class Recorder:
         self._lock = threading.Lock()
         self._lines = 0
         self._closed = False
-        if isinstance(target, (str, os.PathLike)):
-            try:
-                self._stream: IO[str] = open(  # noqa: SIM115  (closed by close())
-                    target, "a" if append else "w", encoding="utf-8", newline="\n"
-                )
-            except OSError as exc:
-                raise RecordingError(f"cannot open {target}: {exc.strerror or type(exc).__name__}") from exc
-            self._owns = True
-        else:
-            self._stream = target
-            self._owns = False
+        self._torn = False
+        self._header: Mapping[str, Any] | None = None  # the options the recording's header holds
+        self._fresh = True  # nothing is written yet: a header can still be line 1
         self._trackers: list[CallTracker] = []
+        self._file: Any = None
+        self._stream: IO[str] | None = None
+        self._continues = False  # a stream given mid-way: it continues what it holds, with no header of ours
+        if isinstance(target, (str, os.PathLike)):
+            self._name = os.fspath(target)
+            self._open(append)
+        else:
+            self._name = str(getattr(target, "name", type(target).__name__))
+            self._stream = target
+            self._continues = not _at_start(target)
+
+    def _open(self, append: bool) -> None:
+        try:
+            if append and os.path.exists(self._name) and os.path.getsize(self._name) > 0:
+                self._read_existing()
+            self._file = open(self._name, "ab" if append else "wb", buffering=0)  # noqa: SIM115  (closed by close())
+        except OSError as exc:
+            raise RecordingError(f"cannot open {self._name}: {exc.strerror or type(exc).__name__}") from exc
+
+    def _read_existing(self) -> None:
+        """An existing recording: its header (checked when a tracker is attached), and whether it ends torn."""
+        with open(self._name, "rb") as existing:
+            first = existing.readline(_FIRST_LINE_LIMIT)
+            existing.seek(-1, os.SEEK_END)
+            self._torn = existing.read(1) != b"\n"
+        self._fresh = False
+        try:
+            record = json.loads(first.decode("utf-8").lstrip("\ufeff"))
+            header = read_header(record, CallTracker) if is_header(record) else None
+        except (ValueError, RecursionError, DialfsmError) as exc:
+            raise RecordingError(f"cannot append to {self._name}: its first line is no valid header ({exc})") from None
+        if header is None:
+            raise RecordingError(f"cannot append to {self._name}: it has no header (a recording of another version?)")
+        self._header = header.options
 
     @property
     def lines_written(self) -> int:
-        """How many lines this recorder has written."""
+        """How many whole lines this recorder has written (its header included)."""
         return self._lines
 
     @property
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
         return self._closed
+
+    @property
+    def header_options(self) -> Mapping[str, Any] | None:
+        """The tracker options the recording's header holds (``None`` before a tracker is attached)."""
+        return self._header
 
     def __call__(self, record: Mapping[str, Any]) -> None:
         """Write one replay-log record as one line (the input-listener protocol).
@@ -252,21 +207,64 @@ class Recorder:
             RecordingError: the recorder is closed, or the write failed.
 
         """
-        body = redact_record(record) if self.redact else dict(record)
         with self._lock:
             if self._closed:
                 raise RecordingError("the recorder is closed")
-            body = {"t": body.pop("t") if "t" in body else self.clock(), **body}
-            line = json.dumps(body, ensure_ascii=False, default=_jsonable, separators=(", ", ": "))
-            try:
-                self._stream.write(line + "\n")
+            self._write(_line_of(record, self.redact, self._at()))
+
+    def _at(self) -> float | None:
+        if self.clock is None:
+            return None
+        try:
+            at = self.clock()
+        except Exception:  # noqa: BLE001  (a clock that fails writes no "at")
+            return None
+        return at if isinstance(at, (int, float)) and not isinstance(at, bool) and at - at == 0 else None
+
+    def _write(self, line: bytes) -> None:
+        """Write one whole line (after a torn one, on a fresh line); count it once it is all written."""
+        if self._torn:
+            line = b"\n" + line
+        try:
+            if self._file is not None:
+                view = memoryview(line)
+                while view:
+                    written = self._file.write(view)
+                    self._torn = True  # until the whole line is out
+                    view = view[written or 0 :]
+            else:
+                assert self._stream is not None
+                self._stream.write(line.decode("utf-8"))
                 self._stream.flush()
-            except (OSError, ValueError) as exc:
-                raise RecordingError(f"cannot write the recording: {exc}") from exc
-            self._lines += 1
+        except (OSError, ValueError) as exc:
+            raise RecordingError(f"cannot write to {self._name}: {describe_error(exc)}") from exc
+        self._torn = False
+        self._fresh = False
+        self._lines += 1
 
     def attach(self, tracker: CallTracker) -> Recorder:
-        """Record every input ``tracker`` sees from now on; returns the recorder."""
+        """Record every input ``tracker`` sees from now on; returns the recorder.
+
+        The first tracker attached to a fresh recording writes its header.
+
+        Raises:
+            RecordingError: the recording's header (or the tracker attached
+                first) has other options than ``tracker``, or the recording
+                already has lines and no header, or is closed.
+
+        """
+        options = behaviour_options(tracker)
+        with self._lock:
+            if self._closed:
+                raise RecordingError("the recorder is closed")
+            if self._header is None:
+                if not self._fresh:
+                    raise RecordingError(f"cannot attach a tracker to {self._name}: it has lines but no header")
+                if not self._continues:
+                    self._write(_line_of(_header_record_of(tracker, redacted=self.redact), False, None))
+                self._header = options
+            elif dict(self._header) != options:
+                raise RecordingError(_mismatch(self._name, self._header, options))
         tracker.add_input_listener(self)
         self._trackers.append(tracker)
         return self
@@ -277,15 +275,25 @@ class Recorder:
         self._trackers.remove(tracker)
 
     def close(self) -> None:
-        """Detach from every tracker attached with :meth:`attach`, and close a file the recorder opened."""
+        """Detach from every tracker, and close a file the recorder opened (flush a stream it was given).
+
+        Raises:
+            RecordingError: the last data could not be written (a full disk).
+
+        """
         with self._lock:
             if self._closed:
                 return
             self._closed = True
         for tracker in list(self._trackers):
             self.detach(tracker)
-        if self._owns:
-            self._stream.close()
+        try:
+            if self._file is not None:
+                self._file.close()
+            elif self._stream is not None:
+                self._stream.flush()
+        except (OSError, ValueError) as exc:
+            raise RecordingError(f"cannot close {self._name}: {describe_error(exc)}") from exc
 
     def __enter__(self) -> Recorder:
         return self
@@ -296,5 +304,20 @@ class Recorder:
         self.close()
 
     def __repr__(self) -> str:
-        name = getattr(self._stream, "name", type(self._stream).__name__)
-        return f"<Recorder {name!r} lines={self._lines} redact={self.redact}>"
+        return f"<Recorder {self._name!r} lines={self._lines} redact={self.redact}>"
+
+
+def _at_start(stream: IO[str]) -> bool:
+    """Whether a stream is at its start (nothing written before): a header can be its first line."""
+    try:
+        return stream.tell() == 0
+    except (OSError, ValueError, AttributeError):  # a pipe, a terminal: a fresh stream as far as we know
+        return True
+
+
+def _mismatch(name: str, header: Mapping[str, Any], options: Mapping[str, Any]) -> str:
+    differ = sorted(k for k in {*header, *options} if header.get(k) != options.get(k))
+    shown = ", ".join(
+        f"{k}: {short_repr(header.get(k))} in the recording, {short_repr(options.get(k))} here" for k in differ[:3]
+    )
+    return f"cannot record into {name}: its header's tracker options differ from this tracker's ({shown})"

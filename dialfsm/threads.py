@@ -35,15 +35,16 @@ import asyncio
 import concurrent.futures
 import threading
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, Protocol, TypeVar
 
 from dialfsm._errors import MAX_ERRORS, keep_error
-from dialfsm._inputs import CallCompleted, DailyEvent
+from dialfsm._inputs import CallCompleted, DailyEvent, Ref
 from dialfsm._policy import Effect
 from dialfsm._session import JournalEntry, Session
 from dialfsm._settings import DialoutSettings, DtmfSettings, SipCallTransferSettings, SipReferSettings
+from dialfsm._table import AnomalyCode
 from dialfsm._tracker import CallTracker
 
 __all__ = ["MAX_ERRORS", "Feed", "LockedTracker", "LoopHandoff", "feed_of"]
@@ -92,11 +93,23 @@ class LockedTracker:
     """A :class:`~dialfsm.CallTracker` whose every input runs under one lock.
 
     It has the tracker's input methods (``handle``, ``receive``, the five
-    calls, ``complete`` and the ``*_completed`` helpers) with the same
+    calls, ``complete`` and the ``*_completed`` helpers, ``advance``,
+    ``withdraw``, ``note``, ``record_anomaly``, ``take_effects``) with the same
     signatures and results; each holds the lock while the tracker applies it,
     so inputs from any number of threads form one stream, each thread's in the
-    order it made them.  Read the tracker through :attr:`tracker`; hold the
-    lock (``with locked:``) to read several things consistently.
+    order it made them.
+
+    **Reading from another thread.**  Read through the wrapper: it has the
+    tracker's reads too (``snapshot()``, ``sessions``, ``live``, ``get``,
+    ``locked[session_id]``, ``in``, ``len``, iteration, ``journal``,
+    ``journal_since``, ``anomalies``, ``refusals``, ``dialin_endpoints``,
+    ``queued_effects``, ``now``, ``next_deadline``, ``inputs_read``), each
+    under the lock.  To read several things consistently, hold the lock
+    (``with locked as tracker:``).  :attr:`tracker` itself may be read without
+    the lock only for what the tracker documents as safe from any thread
+    (iterating it, ``sessions``, ``live``, ``journal``, ``journal_since``:
+    each copies at once); ``tracker.snapshot()`` from another thread needs the
+    lock (``locked.snapshot()``), or it may see an input half applied.
 
     Args:
         tracker: The tracker to guard (a fresh ``CallTracker()`` by default).
@@ -225,7 +238,7 @@ class LockedTracker:
         session: Session | None = None,
         error: str | None = None,
         *,
-        ref: str | None = None,
+        ref: Ref | None = None,
         t: float | None = None,
     ) -> JournalEntry:
         """:meth:`CallTracker.stop_completed <dialfsm.CallTracker.stop_completed>` under the lock."""
@@ -278,10 +291,71 @@ class LockedTracker:
         with self.lock:
             return self._tracker.take_effects()
 
+    def withdraw(self, effect: Effect, *, reason: str = "not carried out", t: float | None = None) -> JournalEntry:
+        """:meth:`CallTracker.withdraw <dialfsm.CallTracker.withdraw>` under the lock.  Never raises."""
+        with self.lock:
+            return self._tracker.withdraw(effect, reason=reason, t=t)
+
+    def note(self, name: str, source: object = None, *, t: float | None = None) -> JournalEntry:
+        """:meth:`CallTracker.note <dialfsm.CallTracker.note>` under the lock.  Never raises."""
+        with self.lock:
+            return self._tracker.note(name, source, t=t)
+
+    def record_anomaly(
+        self, code: AnomalyCode, message: str, *, name: str = "input", source: object = None, t: float | None = None
+    ) -> JournalEntry:
+        """:meth:`CallTracker.record_anomaly <dialfsm.CallTracker.record_anomaly>` under the lock."""
+        with self.lock:
+            return self._tracker.record_anomaly(code, message, name=name, source=source, t=t)
+
+    # --- the tracker's reads, under the lock ------------------------------------------
+
     def snapshot(self) -> dict[str, Any]:
         """:meth:`CallTracker.snapshot <dialfsm.CallTracker.snapshot>` under the lock."""
         with self.lock:
             return self._tracker.snapshot()
+
+    def read(self, name: str) -> Any:
+        """The tracker's attribute ``name`` (a property such as ``"journal"``), read under the lock."""
+        with self.lock:
+            return getattr(self._tracker, name)
+
+    sessions = property(lambda self: self.read("sessions"), doc="``tracker.sessions`` under the lock.")
+    live = property(lambda self: self.read("live"), doc="``tracker.live`` under the lock.")
+    journal = property(lambda self: self.read("journal"), doc="``tracker.journal`` under the lock.")
+    anomalies = property(lambda self: self.read("anomalies"), doc="``tracker.anomalies`` under the lock.")
+    refusals = property(lambda self: self.read("refusals"), doc="``tracker.refusals`` under the lock.")
+    dialin_endpoints = property(lambda self: self.read("dialin_endpoints"), doc="The endpoints, under the lock.")
+    queued_effects = property(lambda self: self.read("queued_effects"), doc="The queued effects, under the lock.")
+    now = property(lambda self: self.read("now"), doc="``tracker.now`` under the lock.")
+    next_deadline = property(lambda self: self.read("next_deadline"), doc="``tracker.next_deadline`` under the lock.")
+    inputs_read = property(lambda self: self.read("inputs_read"), doc="``tracker.inputs_read`` under the lock.")
+
+    def journal_since(self, seq: int) -> tuple[JournalEntry, ...]:
+        """:meth:`CallTracker.journal_since <dialfsm.CallTracker.journal_since>` under the lock."""
+        with self.lock:
+            return self._tracker.journal_since(seq)
+
+    def get(self, session_id: str) -> Session | None:
+        """``tracker.get(session_id)`` under the lock."""
+        with self.lock:
+            return self._tracker.get(session_id)
+
+    def __getitem__(self, session_id: str) -> Session:
+        with self.lock:
+            return self._tracker[session_id]
+
+    def __contains__(self, session_id: object) -> bool:
+        with self.lock:
+            return session_id in self._tracker
+
+    def __len__(self) -> int:
+        with self.lock:
+            return len(self._tracker)
+
+    def __iter__(self) -> Iterator[Session]:
+        with self.lock:
+            return iter(self._tracker.sessions)
 
 
 def _running_loop() -> asyncio.AbstractEventLoop | None:

@@ -8,15 +8,27 @@ log it came from.  Inputs that reached no session (a ``start_dialout``
 refused before it created one, a line that is not JSON, ``dialin-ready``) go
 to a last diagram, ``room``.
 
+A retried attempt says so in a note (``attempt 2, retrying dial-out ...``), and
+so does an attempt that was retried.  Text from the log (ids, error texts,
+warnings) has its control characters escaped and Mermaid's reserved
+characters written as entity codes, so a log cannot break a diagram.
+
 The text is deterministic: the same journal gives the same bytes.
+
+:func:`write_timelines` renders SVGs with Mermaid's CLI (``mmdc``), pointing
+its browser at an installed Chromium or Chrome (``PUPPETEER_EXECUTABLE_PATH``,
+else ``chromium``, ``chromium-browser``, ``google-chrome`` on ``PATH``) so the
+CLI needs no browser download of its own.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Final
@@ -25,14 +37,26 @@ import attrs
 
 from dialfsm._session import JournalEntry, Session
 from dialfsm._table import Disposition, Input, InputKind, SessionKind
+from dialfsm._text import printable
 from dialfsm._tracker import CallTracker
 from dialfsm.diagrams import DiagramError
 
-__all__ = ["MMDC_INSTALL_HINT", "Timeline", "TimelineFiles", "render_timeline", "timelines", "write_timelines"]
+__all__ = [
+    "BROWSERS",
+    "BROWSER_ARGS",
+    "MMDC_INSTALL_HINT",
+    "Timeline",
+    "TimelineFiles",
+    "find_browser",
+    "render_timeline",
+    "timelines",
+    "write_timelines",
+]
 
 _KINDS: Final[Mapping[str, InputKind]] = {i.value: i.kind for i in Input}
 _TITLES: Final[Mapping[SessionKind, str]] = {SessionKind.DIALOUT: "dial-out", SessionKind.DIALIN: "dial-in"}
 _DETAIL_LIMIT: Final = 80
+_NOTE_WIDTH: Final = 36
 #: Characters Mermaid's sequence grammar gives meaning to, as its entity codes.
 _ENTITIES: Final[Mapping[str, str]] = {"#": "#35;", ";": "#59;", "<": "#lt;", ">": "#gt;", "%": "#37;"}
 _RESERVED: Final = re.compile("[#;<>%]")
@@ -58,10 +82,21 @@ class Timeline:
 
 def _escape(text: str) -> str:
     """Text safe in a Mermaid message or note: reserved characters as entity codes, one line."""
-    text = " ".join(text.split())
+    text = printable(" ".join(text.split()))
     if len(text) > _DETAIL_LIMIT:
         text = text[: _DETAIL_LIMIT - 3] + "..."
     return _RESERVED.sub(lambda m: _ENTITIES[m.group()], text)
+
+
+def _wrapped(text: str) -> str:
+    """A note's text, escaped, in lines of about :data:`_NOTE_WIDTH` characters (a note is as wide as its text)."""
+    lines: list[str] = []
+    for word in _escape(text).split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= _NOTE_WIDTH:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br/>".join(lines)
 
 
 def _time(t: float | None) -> str:
@@ -98,9 +133,9 @@ def _arrow_lines(entry: JournalEntry, step: JournalEntry) -> list[str]:
         lines = [f"    Daily{'-x' if bad else '->>'}dialfsm: {text}"]
     why = step.message or ""
     if step.disposition is Disposition.REFUSED:
-        lines.append(f"    Note over bot,dialfsm: {_escape(f'refused {step.code}{where}: {why}')}")
+        lines.append(f"    Note over bot,dialfsm: {_wrapped(f'refused {step.code}{where}: {why}')}")
     elif step.disposition is Disposition.ANOMALY:
-        lines.append(f"    Note over dialfsm,Daily: {_escape(f'anomaly {step.code}{where}: {why}')}")
+        lines.append(f"    Note over dialfsm,Daily: {_wrapped(f'anomaly {step.code}{where}: {why}')}")
     elif step.disposition is Disposition.TRANSITION and step.source is not None and step.dest is not None:
         lines.append(f"    Note over dialfsm: {_escape(f'{step.source.value} → {step.dest.value}')}")
     elif step.disposition is Disposition.JOURNALED:
@@ -128,8 +163,13 @@ def render_timeline(steps: Iterable[tuple[JournalEntry, JournalEntry]], *, sessi
         "    participant dialfsm",
         "    participant Daily",
     ]
+    if session is not None and session.previous is not None:
+        retried = f"attempt {session.attempt}, retrying {_label(session.previous)}"
+        out.append(f"    Note over dialfsm: {_escape(retried)}")
     for entry, step in steps:
         out += _arrow_lines(entry, step)
+    if session is not None and session.next_attempt is not None:
+        out.append(f"    Note over dialfsm: {_escape(f'retried by {_label(session.next_attempt)}')}")
     if session is not None:
         if session.outcome is not None:
             out.append(f"    Note over dialfsm: {_escape(f'ended {session.state.value} ({session.outcome.value})')}")
@@ -234,28 +274,63 @@ def write_timelines(
         raise DiagramError(f"cannot create {folder}: {exc.strerror or type(exc).__name__}") from exc
     exe = None if mmdc is None else shutil.which(mmdc)
     written: list[Path] = []
-    for item in items:
-        source = folder / f"{item.slug}.mmd"
-        try:
-            source.write_text(item.text, encoding="utf-8")
-        except OSError as exc:
-            raise DiagramError(f"cannot write {source}: {exc.strerror or type(exc).__name__}") from exc
-        written.append(source)
-        if exe is None:
-            continue
-        target = folder / f"{item.slug}.svg"
-        try:
-            done = subprocess.run(
-                [exe, "--quiet", "--input", str(source), "--output", str(target)],
-                capture_output=True,
-                timeout=300,
-                check=False,
-            )
-        except (OSError, subprocess.SubprocessError) as exc:
-            raise DiagramError(f"mmdc failed: {exc}") from exc
-        if done.returncode != 0:
-            first = (done.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[0]
-            raise DiagramError(f"mmdc failed on {source} (exit {done.returncode}): {first}")
-        written.append(target)
+    with tempfile.TemporaryDirectory(prefix="dialfsm-mmdc-") as scratch:
+        options = [] if exe is None else _browser_options(Path(scratch))
+        for item in items:
+            source = folder / f"{item.slug}.mmd"
+            try:
+                source.write_text(item.text, encoding="utf-8")
+            except OSError as exc:
+                raise DiagramError(f"cannot write {source}: {exc.strerror or type(exc).__name__}") from exc
+            written.append(source)
+            if exe is not None:
+                written.append(_render_svg(exe, options, source, folder / f"{item.slug}.svg"))
     skipped = None if exe is not None else f"mmdc (Mermaid CLI) not found, wrote .mmd only: {MMDC_INSTALL_HINT}"
     return TimelineFiles(written=tuple(written), svg_skipped=skipped)
+
+
+#: Where Chromium or Chrome may be installed, tried in order after ``PUPPETEER_EXECUTABLE_PATH``.
+BROWSERS: Final = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
+#: The flags the browser runs with: no sandbox (it may run as root, in CI), nothing fetched or synced.
+BROWSER_ARGS: Final = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+)
+
+
+def find_browser() -> str | None:
+    """The Chromium or Chrome the Mermaid CLI should drive, if one is installed."""
+    given = os.environ.get("PUPPETEER_EXECUTABLE_PATH")
+    if given and os.access(given, os.X_OK):
+        return given
+    return next((found for name in BROWSERS if (found := shutil.which(name)) is not None), None)
+
+
+def _browser_options(scratch: Path) -> list[str]:
+    """``mmdc`` options pointing puppeteer at the installed browser (none: let mmdc use its own)."""
+    browser = find_browser()
+    if browser is None:
+        return []
+    config = scratch / "puppeteer.json"
+    config.write_text(json.dumps({"executablePath": browser, "args": list(BROWSER_ARGS)}), encoding="utf-8")
+    return ["--puppeteerConfigFile", str(config)]
+
+
+def _render_svg(exe: str, options: list[str], source: Path, target: Path) -> Path:
+    try:
+        done = subprocess.run(
+            [exe, "--quiet", "--input", str(source), "--output", str(target), *options],
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise DiagramError(f"mmdc failed: {exc}") from exc
+    if done.returncode != 0:
+        first = (done.stderr.decode(errors="replace").strip().splitlines() or ["no message"])[0]
+        raise DiagramError(f"mmdc failed on {source} (exit {done.returncode}): {printable(first)}")
+    return target

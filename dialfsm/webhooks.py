@@ -28,6 +28,7 @@ Verifying Daily's HMAC signature header is the web framework's job, before this.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -36,7 +37,7 @@ import attrs
 from dialfsm._parse import ParseProblem, canonical_event_name
 from dialfsm._session import JournalEntry
 from dialfsm._table import AnomalyCode
-from dialfsm._text import short_repr
+from dialfsm._text import describe_error, plain_str, short_repr
 from dialfsm._tracker import CallTracker
 
 __all__ = ["TRACKED_FAMILIES", "Webhook", "WebhookError", "WebhookResult", "handle_webhook", "parse_webhook"]
@@ -111,21 +112,30 @@ def parse_webhook(body: bytes | str | Mapping[str, Any]) -> Webhook:
     if not isinstance(data, Mapping):
         raise WebhookError(f"webhook body must be a JSON object, got {short_repr(data)}")
     kind = data.get("type")
-    if not isinstance(kind, str) or not kind or len(kind) > 64:
+    if not isinstance(kind, str) or not plain_str(kind) or len(plain_str(kind)) > 64:
         raise WebhookError(f"webhook 'type' must be a short non-empty string, got {short_repr(kind)}")
     payload = data.get("payload")
     if not isinstance(payload, Mapping):
         raise WebhookError(f"webhook {kind!r}: 'payload' must be an object, got {short_repr(payload)}")
-    webhook_id, version, event_ts = data.get("id"), data.get("version"), data.get("event_ts")
-    if isinstance(event_ts, bool) or not isinstance(event_ts, (int, float)):
-        event_ts = None
+    webhook_id, version = data.get("id"), data.get("version")
     return Webhook(
-        type=kind,
+        type=plain_str(kind),
         payload=payload,
-        id=webhook_id if isinstance(webhook_id, str) else None,
-        version=version if isinstance(version, str) else None,
-        event_ts=None if event_ts is None else float(event_ts),
+        id=plain_str(webhook_id) if isinstance(webhook_id, str) else None,
+        version=plain_str(version) if isinstance(version, str) else None,
+        event_ts=_timestamp(data.get("event_ts")),
     )
+
+
+def _timestamp(value: object) -> float | None:
+    """``event_ts`` as a finite float, or ``None`` (not a number, too large for a float, NaN, infinite)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except (OverflowError, TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _tracked(kind: str) -> bool:
@@ -141,6 +151,11 @@ def handle_webhook(
 ) -> WebhookResult:
     """Parse one webhook delivery and feed it to ``tracker``.  Never raises.
 
+    Every delivery gets one journal entry: an event, a note, or a
+    ``MALFORMED_INPUT`` anomaly (anything :func:`parse_webhook` refuses, and a
+    body whose own methods raise).  ``t`` is checked like any input's time (a
+    time that is no finite number is ignored).
+
     Args:
         tracker: The tracker of the room the webhook is about (one per room).
         body: The raw request body, or the decoded JSON object.
@@ -152,11 +167,20 @@ def handle_webhook(
     """
     try:
         webhook = parse_webhook(body)
-    except WebhookError as exc:
+    except (Exception, RecursionError) as exc:  # noqa: BLE001  (WebhookError, or a hostile mapping's own errors)
+        message = (
+            str(exc) if isinstance(exc, WebhookError) else f"webhook body could not be read: {describe_error(exc)}"
+        )
         entry = tracker.record_anomaly(
-            AnomalyCode.MALFORMED_INPUT, str(exc), name="webhook", source=short_repr(body, 200), t=t
+            AnomalyCode.MALFORMED_INPUT, message, name="webhook", source=short_repr(body, 200), t=t
         )
         return WebhookResult(webhook=None, entry=entry)
     if not _tracked(webhook.type):
         return WebhookResult(webhook=webhook, entry=tracker.note(webhook.type, webhook, t=t))
-    return WebhookResult(webhook=webhook, entry=tracker.handle(webhook.type, dict(webhook.payload), t=t))
+    try:
+        payload = dict(webhook.payload)
+    except (Exception, RecursionError) as exc:  # noqa: BLE001  (a mapping whose own methods raise)
+        message = f"webhook {short_repr(webhook.type)}: payload could not be read: {describe_error(exc)}"
+        entry = tracker.record_anomaly(AnomalyCode.MALFORMED_INPUT, message, name="webhook", t=t)
+        return WebhookResult(webhook=webhook, entry=entry)
+    return WebhookResult(webhook=webhook, entry=tracker.handle(webhook.type, payload, t=t))

@@ -10,7 +10,7 @@ import pytest
 from dialfsm import TABLES, CallTracker, SessionKind, replay_lines, replay_path
 from dialfsm._cli import main
 from dialfsm._coverage import untimed_entry
-from dialfsm._paths import PATH_TIMEOUTS
+from dialfsm._paths import PATH_TIMEOUTS, path_header
 from dialfsm.testing import (
     Coverage,
     TablePath,
@@ -114,7 +114,10 @@ def test_cli_paths_prints_blank_line_separated_logs(capsys: pytest.CaptureFixtur
     expected = [p for kind in KINDS for p in transition_cover(kind)]
     assert len(blocks) == len(expected)
     for block, path in zip(blocks, expected, strict=True):
-        assert [json.loads(line) for line in block.splitlines()] == list(path.records)
+        header, *records = [json.loads(line) for line in block.splitlines()]
+        assert header == path_header()
+        assert header["dialfsm"]["options"]["timeouts"]["max_call"] == PATH_TIMEOUTS.max_call
+        assert records == list(path.records)
 
 
 def test_cli_paths_kind_and_cover_options(capsys: pytest.CaptureFixture[str]) -> None:
@@ -125,16 +128,33 @@ def test_cli_paths_kind_and_cover_options(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_cli_paths_out_writes_one_file_per_path(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """``--out DIR`` writes numbered files that replay to their paths' targets."""
+    """``--out DIR`` writes one file per path, named by the inputs and states it covers, that replays to its target."""
     assert main(["paths", "--kind", "dialout", "--out", str(tmp_path)]) == 0
-    files = sorted(tmp_path.glob("*.jsonl"))
     paths = transition_cover("dialout")
-    assert [f.name for f in files] == [f"{i:02d}-{p.name}.jsonl" for i, p in enumerate(paths, start=1)]
+    files = [tmp_path / p.file_name for p in paths]
+    assert sorted(tmp_path.glob("*.jsonl")) == sorted(files)
+    assert all(f.name.startswith("dialout__") for f in files)
+    assert len({f.name for f in files}) == len(files)
     assert capsys.readouterr().out.split() == [str(f) for f in files]
     for file, path in zip(files, paths, strict=True):
-        result = replay_path(str(file), CallTracker(timeouts=PATH_TIMEOUTS))  # the opt-in max_call rows need it
+        result = replay_path(str(file))  # the header names PATH_TIMEOUTS: the opt-in max_call rows are taken
         assert result.clean
         assert [s.value for s in result.tracker.sessions[0].states] == [s.value for s in path.states]
+    assert main(["replay", "--strict", *map(str, files)]) == 0
+
+
+def test_cli_paths_out_never_overwrites(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A second ``--out`` into the same folder refuses, in one line, before writing anything (issue 12, point 5)."""
+    assert main(["paths", "--kind", "dialin", "--out", str(tmp_path)]) == 0
+    capsys.readouterr()
+    before = {p: p.read_bytes() for p in tmp_path.iterdir()}
+    (tmp_path / transition_cover("dialout")[0].file_name).write_text("mine\n")
+    assert main(["paths", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("dialfsm paths: will not overwrite ")
+    assert err.count("\n") == 1
+    assert {p: p.read_bytes() for p in before} == before
+    assert (tmp_path / transition_cover("dialout")[0].file_name).read_text() == "mine\n"
 
 
 def test_cli_paths_out_reports_an_unwritable_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -152,10 +172,10 @@ def test_cli_coverage_of_replay_logs(tmp_path: Path, capsys: pytest.CaptureFixtu
     logs = [str(p) for p in sorted(tmp_path.glob("*.jsonl"))]
     assert main(["coverage", "--json", *logs]) == 0
     report = json.loads(capsys.readouterr().out)
-    # The logs do not carry the opt-in max_call their paths were made with (yet): its rows are not taken.
-    assert report["dialout"]["transitions"] == [29, 30]
-    assert report["dialin"]["missing_transitions"] == ["joined --call_timeout--> stopped"]
-    assert report["dialout"]["missing_transitions"] == ["answered --call_timeout--> stopping"]
+    # Each log's header names the opt-in max_call its path was made with: every row is taken.
+    assert report["dialout"]["transitions"] == [30, 30]
+    assert report["dialin"]["transitions"] == [11, 11]
+    assert report["dialout"]["missing_transitions"] == report["dialin"]["missing_transitions"] == []
     assert main(["coverage", logs[0]]) == 0
     out = capsys.readouterr().out
     assert "dialout: states" in out

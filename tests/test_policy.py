@@ -240,7 +240,7 @@ def test_the_retry_chain_replays_and_shows_in_the_report() -> None:
     assert isinstance(effect, RetryDialout)
     second = live.start_dialout(effect.settings, retry_of=effect.previous, t=effect.not_before)
     live.start_completed(second, session_id=SID, t=2.0)
-    assert records[2]["retry_of"] == records[0]["ref"]
+    assert records[2]["retry_of"] == {"key": records[0]["key"]}  # the first attempt has no id: its start call's key
     report = replay_lines([(n, json.dumps(r)) for n, r in enumerate(records, start=1)]).report()
     assert [(s["attempt"], s["retry_of"]) for s in report["sessions"]] == [(1, None), (2, 0)]
     assert report["rejected"] == []

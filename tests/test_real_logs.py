@@ -1,9 +1,10 @@
 """The end-to-end cases of real calls: each log under ``examples/real/`` ends in the sessions it must.
 
 ``examples/real/README.md`` says where each log's shapes come from;
-``examples/real/expected.json`` holds, per log, the tracker options it is
-replayed with, the sessions it must end in, and its anomalies and refusals
-(by physical line).  The same logs also replay cleanly from the command line.
+``examples/real/expected.json`` holds, per log, the sessions it must end in,
+and its anomalies and refusals (by physical line).  A log made with other
+options than the defaults says so in its header line, as a recording does.
+The same logs also replay cleanly from the command line.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any
 
 import pytest
 
-from dialfsm import CallTracker
 from dialfsm._cli import main
 from dialfsm._replay import replay_path
 
@@ -34,15 +34,15 @@ def test_every_log_has_its_expectations_and_its_source() -> None:
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
 def test_a_real_log_ends_in_its_expected_sessions(name: str) -> None:
-    """Replayed by a fresh tracker (with the log's options), the sessions, anomalies and refusals are as expected."""
+    """Replayed (with its header's options, if any), the sessions, anomalies and refusals are as expected."""
     expected = EXPECTED[name]
-    report = replay_path(str(REAL / name), CallTracker(**expected["options"])).report()
+    report = replay_path(str(REAL / name)).report()
     assert [{k: s[k] for k in _KEYS} for s in report["sessions"]] == expected["sessions"]
     assert [[a["line"], a["code"]] for a in report["anomalies"]] == expected["anomalies"]
     assert [[r["line"], r["code"]] for r in report["rejected"]] == expected["rejected"]
 
 
-@pytest.mark.parametrize("name", sorted(n for n, e in EXPECTED.items() if not e["options"] and not e["anomalies"]))
+@pytest.mark.parametrize("name", sorted(n for n, e in EXPECTED.items() if not e["anomalies"]))
 def test_a_clean_real_log_replays_strictly_from_the_command_line(name: str, capsys: pytest.CaptureFixture[str]) -> None:
     """``dialfsm replay --strict`` exits 0 on each log that ends without an anomaly."""
     assert main(["replay", "--strict", str(REAL / name)]) == 0

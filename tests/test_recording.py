@@ -7,6 +7,7 @@ import itertools
 import json
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -67,21 +68,28 @@ def _journal(tracker: CallTracker) -> list[tuple[object, ...]]:
     return [(e.name, e.disposition, e.code) for e in tracker.journal]
 
 
-def test_one_line_per_input_with_t_from_the_clock() -> None:
-    """Every input becomes one JSON line, in order, with `t` from the clock when the input had none."""
+def _records(text: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in text.splitlines()]
+
+
+def test_a_header_then_one_line_per_input_with_t_only_when_given() -> None:
+    """Line 1 is the header; then one line per input, with `t` only when the input had one and `at` from the clock."""
     stream = io.StringIO()
     tracker = CallTracker()
     recorder = Recorder(stream, clock=_counter().__next__).attach(tracker)
     session = tracker.start_dialout({"phoneNumber": "+15551234567"})
     tracker.start_completed(session, session_id=SID, error=None)
     tracker.handle("dialout-answered", {"sessionId": SID}, t=7.25)
-    records = [json.loads(line) for line in stream.getvalue().splitlines()]
-    assert [next(iter(r)) for r in records] == ["t", "t", "t"]
-    assert [r["t"] for r in records] == [100.0, 100.5, 7.25]
-    assert records[0]["call"] == "start_dialout"
-    assert records[1]["completion"] == "start_dialout"
-    assert records[2] == {"t": 7.25, "event": "dialout-answered", "data": {"sessionId": SID}}
-    assert recorder.lines_written == 3
+    header, *records = _records(stream.getvalue())
+    assert set(header) == {"dialfsm"}
+    defaults = {"start": 20.0, "ring": 60.0, "stop": 10.0, "join": 30.0, "max_call": None}
+    assert header["dialfsm"]["options"]["timeouts"] == defaults
+    assert ["t" in r for r in records] == [False, False, True]
+    assert [r["at"] for r in records] == [100.0, 100.5, 101.0]
+    assert (records[0]["call"], records[0]["key"]) == ("start_dialout", 0)
+    assert (records[1]["completion"], records[1]["key"]) == ("start_dialout", 0)
+    assert records[2] == {"event": "dialout-answered", "data": {"sessionId": SID}, "t": 7.25, "at": 101.0}
+    assert recorder.lines_written == 4
 
 
 def test_each_line_is_flushed_as_written(tmp_path: Path) -> None:
@@ -89,10 +97,11 @@ def test_each_line_is_flushed_as_written(tmp_path: Path) -> None:
     path = tmp_path / "calls.jsonl"
     tracker = CallTracker()
     with Recorder(path).attach(tracker):
+        assert len(path.read_text(encoding="utf-8").splitlines()) == 1  # the header, as soon as it is attached
         tracker.handle("dialin-connected", {"sessionId": DIALIN})
-        assert len(path.read_text(encoding="utf-8").splitlines()) == 1
-        tracker.handle("dialin-stopped", {"sessionId": DIALIN})
         assert len(path.read_text(encoding="utf-8").splitlines()) == 2
+        tracker.handle("dialin-stopped", {"sessionId": DIALIN})
+        assert len(path.read_text(encoding="utf-8").splitlines()) == 3
 
 
 def test_round_trip_record_then_replay(tmp_path: Path) -> None:
@@ -123,7 +132,7 @@ def test_redaction_is_on_by_default(tmp_path: Path) -> None:
     assert '"callerId": "+00000000199"' in text
     assert '"toEndPoint": "+00000006543"' in text
     assert "call to +00000004567 degraded" in text
-    assert '"sip_from": "sip:***@pstn.example.com"' in text
+    assert '"sip_from": "sip:************@pstn.example.com"' in text
     assert SID in text
     assert DIALIN in text
     assert "sip:room.0@daily-1.sip.daily.co" in text  # the room's own endpoint is kept
@@ -146,18 +155,28 @@ def test_redaction_off_writes_inputs_verbatim() -> None:
         ("+15551234567", "+00000004567"),
         ("+1 (555) 123-4567", "+0 (000) 000-4567"),
         ("sip:bob@example.com", "sip:***@example.com"),
-        ("sips:+15551234567@pstn.example.com:5061;transport=tls", "sips:***@pstn.example.com:5061;transport=tls"),
-        ("sip:bob@example.com?X-Caller=Bob%20Smith", "sip:***@example.com?***"),
-        ('"Bob Smith" <sip:bob@example.com>', '"***" <sip:***@example.com>'),
+        (
+            "sips:+15551234567@pstn.example.com:5061;transport=tls",
+            "sips:************@pstn.example.com:5061;transport=tls",
+        ),
+        ("sip:bob@example.com?X-Caller=Bob%20Smith", "sip:***@example.com?********************"),
+        ('"Bob Smith" <sip:bob@example.com>', '"*********" <sip:***@example.com>'),
+        ("Bob Smith <sip:bob@example.com>", "*** ***** <sip:***@example.com>"),
+        ("sip:alice.smith;tag=1@example.com", "sip:*****************@example.com"),
         ("dial to +15551234567 failed", "dial to +00000004567 failed"),
+        ("dial_+15551234567", "dial_+00000004567"),
+        ("+12345678901234567890", "+00000000000000007890"),
+        ("+١٥٥٥١٢٣٤٥٦٧", "+٠٠٠٠٠٠٠٤٥٦٧"),
+        ("+00001234", "+10001234"),
         (SID, SID),
         ("12#", "12#"),
         ("+1234", "+1234"),
     ],
 )
 def test_redact_text(text: str, expected: str) -> None:
-    """Phone numbers keep their last 4 digits (others become 0); SIP URIs keep host and parameters."""
+    """Numbers keep their last 4 digits, in their own script; SIP users, headers and display names become `*`."""
     assert redact_text(text) == expected
+    assert len(redact_text(text)) == len(text)
 
 
 def test_redact_record_leaves_the_input_alone() -> None:
@@ -174,6 +193,7 @@ def test_redact_record_leaves_the_input_alone() -> None:
         "settings": {"sessionId": SID, "toEndPoint": "00000004567"},
         "ref": "#3",
     }
+    assert redact_record({"event": "x", "data": {"phoneNumber": 15551234567}})["data"] == {"phoneNumber": 10000004567}
 
 
 def test_redacted_phone_number_still_validates() -> None:
@@ -202,7 +222,7 @@ def test_keys_pressed_and_display_names_are_redacted_and_still_replay() -> None:
     text = stream.getvalue()
     for secret in ("4417", "Alice", "1234", '"7"', "Bob"):
         assert secret not in text
-    records = [json.loads(line) for line in text.splitlines()]
+    records = _records(text)[1:]
     assert records[0]["settings"]["extension"] == "00000"
     assert records[0]["settings"]["displayName"] == "*" * len("Alice Smith")
     assert records[3]["settings"]["tones"] == "00000"
@@ -216,7 +236,7 @@ def test_keys_pressed_and_display_names_are_redacted_and_still_replay() -> None:
 
 
 def test_redaction_keeps_what_was_refused_refused() -> None:
-    """Characters that are no DTMF key and a too-long display name survive masking: the same refusals on replay."""
+    """A refused call's line carries its refusal: replay refuses it with the same code, whatever redaction did."""
     stream = io.StringIO()
     tracker = CallTracker()
     Recorder(stream, clock=_counter().__next__).attach(tracker)
@@ -231,6 +251,7 @@ def test_redaction_keeps_what_was_refused_refused() -> None:
     text = stream.getvalue()
     assert '"tones": "00a"' in text
     assert '"tones": "0,0"' in text
+    assert text.count('"refused": "INVALID_SETTINGS"') == 3
     result = replay_lines(list(enumerate(text.splitlines(keepends=True), start=1)))
     assert [(r["call"], r["code"]) for r in result.rejected] == [(e.name, e.code) for e in tracker.refusals]
     assert len(result.rejected) == 3
@@ -278,6 +299,7 @@ def test_a_recording_cut_off_mid_line_replays_to_the_last_whole_line(tmp_path: P
     last = result.tracker.journal[-1]
     assert last.code == "MALFORMED_INPUT"
     assert last.line == len(cut.splitlines())
+    assert result.header is not None
     assert _outcomes(result.tracker) == _outcomes(live)
 
 
@@ -289,7 +311,7 @@ def test_closed_recorder_refuses_to_write_and_detaches() -> None:
     recorder.close()
     assert recorder.closed
     tracker.handle("dialin-connected", {"sessionId": DIALIN})
-    assert stream.getvalue() == ""
+    assert len(stream.getvalue().splitlines()) == 1  # the header only
     assert not stream.closed  # a stream the caller gave is never closed by the recorder
     with pytest.raises(RecordingError):
         recorder({"event": "dialin-stopped", "data": {}})
@@ -301,23 +323,28 @@ def test_unopenable_path_is_a_recording_error(tmp_path: Path) -> None:
         Recorder(tmp_path / "missing" / "calls.jsonl")
 
 
-def test_append_mode_keeps_earlier_lines(tmp_path: Path) -> None:
-    """`append=True` adds to an existing recording."""
+def test_append_mode_keeps_earlier_lines_and_writes_one_header(tmp_path: Path) -> None:
+    """`append=True` adds to an existing recording: its header stays the only one, and must match the tracker."""
     path = tmp_path / "calls.jsonl"
-    for _ in range(2):
+    for n in range(2):
         with Recorder(path, append=True, clock=_counter().__next__) as recorder:
-            recorder({"event": "dialin-ready", "data": "sip:room.0@x"})
-    assert len(path.read_text(encoding="utf-8").splitlines()) == 2
+            recorder.attach(CallTracker())
+            recorder({"event": "dialin-ready", "data": f"sip:room.{n}@x"})
+    lines = path.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3
+    assert [("dialfsm" in json.loads(line)) for line in lines] == [True, False, False]
 
 
-def test_unserialisable_payload_is_written_as_text() -> None:
-    """A payload JSON cannot hold (an SDK object) is written as its repr, never raising into the event path."""
+def test_unserialisable_payload_is_written_as_the_event_read() -> None:
+    """A payload JSON cannot hold (an SDK object) gives the event the tracker read, and says what was lost."""
     stream = io.StringIO()
     tracker = CallTracker()
     Recorder(stream, clock=_counter().__next__).attach(tracker)
     tracker.handle("dialout-answered", {"sessionId": SID, "obj": object()})
     assert tracker.listener_errors == []
-    assert "<object object at" in json.loads(stream.getvalue())["data"]["obj"]
+    line = _records(stream.getvalue())[-1]
+    assert line["data"] == {"sessionId": SID}
+    assert "object" in line["lossy"]
 
 
 def test_cli_replays_a_recording(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -55,6 +55,9 @@ def test_happy_example_report() -> None:
             "error": None,
             "attempt": 1,
             "retry_of": None,
+            "index": 0,
+            "warnings": {"count": 1, "last": ["Dialout codec did not match, using fallback."]},
+            "dtmf": {"count": 1, "last": ["9"]},
             "origin": "bot",
             "started_at": 0.0,
             "answered_at": 6.2,
@@ -68,6 +71,9 @@ def test_happy_example_report() -> None:
             "retry_pending": False,
         }
     ]
+    assert report["schema"] == 2
+    assert report["totals"] == {"rejected": 0, "anomalies": 0, "unreadable": 0}
+    assert report["notes"] == ["no header: replayed with dialfsm 0.2.0's default options"]
 
 
 def test_messy_example_report() -> None:
@@ -230,11 +236,14 @@ def test_listener_exceptions_never_escape() -> None:
     tracker.add_entry_listener(boom)
     entry = tracker.handle("dialin-connected", {"sessionId": "x"})
     assert entry.disposition.value == "transition"
-    assert len(tracker.listener_errors) == 2
+    # The input listener, the entry listener, then the entry listener again on the journal's one note saying so.
+    assert len(tracker.listener_errors) == 3
+    (note,) = [e for e in tracker.journal if e.name == "listener error"]
+    assert "RuntimeError" in (note.message or "")
     tracker.remove_input_listener(boom)
     tracker.remove_entry_listener(boom)
     tracker.handle("dialin-stopped", {"sessionId": "x"})
-    assert len(tracker.listener_errors) == 2
+    assert len(tracker.listener_errors) == 3
 
 
 def test_an_unguarded_call_replays_as_it_was_observed() -> None:
@@ -249,7 +258,7 @@ def test_an_unguarded_call_replays_as_it_was_observed() -> None:
     tracker.start_dialout({"phoneNumber": "+15551234567"})
     tracker.observe_call(Input.START_DIALOUT, {"phoneNumber": "+15557654321"})
     lines = stream.getvalue().splitlines()
-    assert '"unguarded": true' in lines[1]
+    assert '"unguarded": true' in lines[2]
     result = replay_lines(enumerate(lines, start=1))
     assert [s.state.value for s in result.tracker] == ["connecting", "connecting"]
     assert [a["code"] for a in result.anomalies] == ["UNGUARDED_CALL"]

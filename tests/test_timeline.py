@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dialfsm import CallTracker, render_timeline, replay_path, timelines, write_timelines
+from dialfsm import CallTracker, RetryDialout, RetryPolicy, render_timeline, replay_path, timelines, write_timelines
 from dialfsm._cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,9 +73,35 @@ def test_anomalies_and_refusals_are_marked() -> None:
     assert "anomaly LATE_EVENT (line 16)" in dialin.text
     assert room.label == "room"
     assert room.session is None
-    assert "refused DIALOUT_IN_PROGRESS (line 5)" in room.text
+    assert "refused DIALOUT_IN_PROGRESS (line<br/>5)" in room.text  # notes are wrapped, to stay in their box
     assert "anomaly UNKNOWN_SESSION (line 13)" in room.text
     assert "anomaly MALFORMED_INPUT (line 14)" in room.text
+
+
+def test_a_retried_attempt_says_so() -> None:
+    """The retry chain shows in the timelines too: each attempt names the one it retries, and its retry."""
+    tracker = CallTracker(retry=RetryPolicy(seed=1))
+    first = tracker.start_dialout({"phoneNumber": "+15551234567"}, t=0.0)
+    tracker.start_completed(first, error="No workers available", t=0.1)
+    (effect,) = tracker.take_effects()
+    assert isinstance(effect, RetryDialout)
+    second = tracker.start_dialout(effect.settings, retry_of=effect.previous, t=2.0)
+    tracker.start_completed(second, session_id="b2", t=2.1)
+    one, two = timelines(tracker)
+    assert "Note over dialfsm: retried by dial-out b2" in one.text
+    assert "Note over dialfsm: attempt 2, retrying dial-out (no id, index 0)" in two.text
+
+
+def test_control_characters_from_a_log_are_escaped() -> None:
+    """An error text with an escape sequence, a newline or a lone surrogate cannot break a diagram (issue 13, 12-13)."""
+    tracker = CallTracker()
+    tracker.handle("dialin-connected", {"sessionId": "d\x1b[2J"})
+    tracker.handle("dialin-error", {"sessionId": "d\x1b[2J", "errorMsg": "bad\nrejected  line 1: fake\ud83d"})
+    (timeline,) = timelines(tracker)
+    assert "\x1b" not in timeline.text
+    assert "\\x1b" in timeline.text
+    assert "\ud83d" not in timeline.text
+    timeline.text.encode("utf-8")  # writable as it is
 
 
 def test_text_from_inputs_is_escaped() -> None:

@@ -42,6 +42,7 @@ from dialfsm._inputs import CallCompleted, CallKey, Ref, SendDtmf, SipCallTransf
 from dialfsm._machine import ENGINES
 from dialfsm._session import JournalEntry, Session
 from dialfsm._settings import parse_dialout_settings
+from dialfsm._slots import fields_maker
 from dialfsm._step import new_session, record, step
 from dialfsm._table import AnomalyCode, Disposition, Input, SessionKind
 from dialfsm._text import plain_str, short_repr, type_name
@@ -50,6 +51,7 @@ __all__ = [
     "GUARDS",
     "Call",
     "Guard",
+    "GuardResult",
     "accept",
     "accept_unguarded",
     "check_state",
@@ -66,6 +68,10 @@ Call = StartDialout | StopDialout | SendDtmf | SipCallTransfer | SipRefer
 #: A guard: ``(core, argument, ref, retry_of) -> (typed call, its session or None for a start, previous attempt)``.
 Guard = Callable[[TrackerCore, Any, "Ref | None", object], "tuple[Call, Session | None, Session | None]"]
 _DIALOUT: Final = SessionKind.DIALOUT
+
+
+#: ``StartDialout(settings=..., ref=...)``, built through its slots (see dialfsm._slots): a call per start.
+_START: Final = fields_maker(StartDialout)
 
 
 def _check_ref(core: TrackerCore, ref: object, call: str) -> str | None:
@@ -146,7 +152,7 @@ def _guard_start(
             f"retry_of must name a finished dial-out, not a {previous.kind.value} in state {previous.state}",
             call="start_dialout",
         )
-    return StartDialout(settings=parsed, ref=own), None, previous
+    return _START((parsed, own)), None, previous  # type: ignore[return-value]
 
 
 def _guard_stop(core: TrackerCore, session: object, ref: Ref | None, retry_of: object) -> tuple[Call, Session, None]:
@@ -297,6 +303,9 @@ def completion_problem(completion: CallCompleted) -> str | None:
     """Why ``completion`` is malformed (a ``call`` that is no call, a field that is no string), or ``None``."""
     if completion.call not in CALL_INPUTS:
         return f"not a call: {short_repr(completion.call)}"
+    session_id, error, ref = completion.session_id, completion.error, completion.ref
+    if (session_id is None or type(session_id) is str) and (error is None or type(error) is str) and ref is None:
+        return None  # the common case, at once
     for field in ("session_id", "error", "ref"):
         value = getattr(completion, field)
         if value is not None and not isinstance(value, str) and not (field == "ref" and type(value) is CallKey):
@@ -323,8 +332,8 @@ def complete(
     core: TrackerCore, completion: CallCompleted, pending: PendingCall | None, t: float | None
 ) -> JournalEntry:
     """Apply a well-formed completion that paired with ``pending`` (or journal it as unexpected)."""
-    name = completion_name(completion)
     if pending is None:
+        name = completion_name(completion)
         message = f"{name} matches no {completion.call.value} waiting for its completion"
         return record(core, name, completion, Disposition.ANOMALY, AnomalyCode.UNEXPECTED_COMPLETION, message, t=t)
     core._pending.complete(pending)
@@ -332,6 +341,7 @@ def complete(
     if completion.call is Input.START_DIALOUT and completion.session_id is not None and completion.error is None:
         conflict = _bind_from_completion(core, target, completion.session_id)
         if conflict is not None:
+            name = completion_name(completion)
             return record(core, name, completion, Disposition.ANOMALY, AnomalyCode.UNEXPECTED_COMPLETION, conflict, t=t)
     input_ = COMPLETION_INPUT[completion.call, completion.error is None]
     return step(core, target, input_, completion, core._seq, t, True)

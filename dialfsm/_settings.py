@@ -100,6 +100,7 @@ from typing import Any, Final, cast
 import attrs
 
 from dialfsm._errors import InvalidSettings
+from dialfsm._slots import sparse_maker
 from dialfsm._text import plain_str
 
 __all__ = [
@@ -673,12 +674,37 @@ def _provider(settings: Mapping[Any, Any], call: str, sip_uri: str | None) -> st
     return provider
 
 
+def _one_destination(raw: dict[Any, Any]) -> DialoutSettings | None:
+    """``{"phoneNumber": ...}`` or ``{"sipUri": ...}`` alone, valid: its settings, as the full parse makes them.
+
+    ``None`` for anything else (the full parse then reads it, and says what is wrong).
+    """
+    phone_number = raw.get("phoneNumber")
+    if type(phone_number) is str:
+        if len(phone_number) <= MAX_ID_LENGTH and _E164.fullmatch(phone_number) is not None:
+            return _PHONE_ONLY(phone_number)  # type: ignore[no-any-return]
+        return None
+    sip_uri = raw.get("sipUri")
+    if type(sip_uri) is str and len(sip_uri) <= MAX_ID_LENGTH and sip_uri.startswith("sip:"):
+        return _SIP_URI_ONLY(sip_uri)  # type: ignore[no-any-return]
+    return None
+
+
+#: ``DialoutSettings(phone_number=...)`` and ``(sip_uri=...)``, built through the slots (see dialfsm._slots).
+_PHONE_ONLY: Final = sparse_maker(DialoutSettings, "phone_number")
+_SIP_URI_ONLY: Final = sparse_maker(DialoutSettings, "sip_uri")
+
+
 def parse_dialout_settings(raw: object) -> DialoutSettings:
     """Validate ``start_dialout`` options (Daily's camelCase mapping or a :class:`DialoutSettings`).
 
     Raises :class:`~dialfsm.exceptions.InvalidSettings` (``call="start_dialout"``)
     for the first rule broken, in the order the module docstring lists.
     """
+    if type(raw) is dict and len(raw) == 1:  # the common shape, one destination: the same checks, inline
+        fast = _one_destination(raw)
+        if fast is not None:
+            return fast
     call = _START_DIALOUT
     settings = _settings_mapping(raw, DialoutSettings, _DIALOUT_FIELDS, call)
     sip_uri, phone_number = _destination(settings, call)

@@ -27,6 +27,7 @@ __all__ = [
     "loads_older_pickles",
     "one_field_maker",
     "slot_setters",
+    "sparse_maker",
 ]
 
 
@@ -97,6 +98,39 @@ def fields_maker(cls: type[Any]) -> Callable[[tuple[Any, ...]], object]:
         values = values + defaults[len(values) :]  # a row kept before the last fields existed
         for set_field, value in zip(setters, values, strict=True):
             set_field(obj, value)
+        return obj
+
+    return make
+
+
+def sparse_maker(cls: type[Any], name: str) -> Callable[[object], Any]:
+    """A fast constructor setting one field of many: ``make(value) == cls(name=value)``, the others ``None``.
+
+    For a class whose other fields all default to ``None`` and have no validator;
+    a converter is allowed on them only if it leaves ``None`` as it is (checked
+    here, by calling it).  The field set must have neither validator nor converter.
+    """
+    fields: tuple[attrs.Attribute[Any], ...] = attrs.fields(cls)
+    if "__slots__" not in cls.__dict__ or hasattr(cls, "__attrs_post_init__") or hasattr(cls, "__attrs_pre_init__"):
+        raise SlotBypassError(f"{cls.__name__} is not slotted, or has an init hook the builder would skip")
+    for field in fields:
+        if field.validator is not None or field.on_setattr is not None:
+            raise SlotBypassError(f"{cls.__name__}.{field.name} has a validator or on_setattr hook")
+        if field.name == name and field.converter is not None:
+            raise SlotBypassError(f"{cls.__name__}.{name} has a converter the builder would skip")
+        converts = field.converter is not None and field.converter(None) is not None
+        if field.name != name and (field.default is not None or converts):
+            raise SlotBypassError(f"{cls.__name__}.{field.name} is not None by default")
+    setters = {f.name: cls.__dict__[f.name].__set__ for f in fields}
+    set_field = setters.pop(name)
+    others = tuple(setters.values())
+    new = object.__new__
+
+    def make(value: object) -> Any:
+        obj = new(cls)
+        for set_other in others:
+            set_other(obj, None)
+        set_field(obj, value)
         return obj
 
     return make

@@ -30,7 +30,17 @@ from typing import Any, Final
 from dialfsm._calls import CALLS, PendingCall, PendingCalls
 from dialfsm._core import MAX_LISTENER_ERRORS, EngineModel, TrackerCore
 from dialfsm._errors import CallRefused, RefusalCode
-from dialfsm._guards import accept, accept_unguarded, complete, completion_name, completion_problem, guard, pair
+from dialfsm._guards import (
+    GUARDS,
+    GuardResult,
+    accept,
+    accept_unguarded,
+    complete,
+    completion_name,
+    completion_problem,
+    guard,
+    pair,
+)
 from dialfsm._inputs import CallCompleted, CallKey, DailyEvent, Ref
 from dialfsm._journal import ENCODERS, copy_items
 from dialfsm._machine import STEP_KINDS
@@ -97,7 +107,14 @@ def _plain_event(event: object) -> bool:
 
 def _plain_completion(completion: CallCompleted) -> CallCompleted:
     """``completion`` with ``str`` subclasses as the plain strings they hold (their methods never run again)."""
-    fields = (completion.session_id, completion.error, completion.ref)
+    session_id, error, ref = completion.session_id, completion.error, completion.ref
+    if (
+        (session_id is None or type(session_id) is str)
+        and (error is None or type(error) is str)
+        and (ref is None or type(ref) is str or type(ref) is CallKey)
+    ):
+        return completion  # the common case, at once
+    fields = (session_id, error, ref)
     if not any(isinstance(value, str) and type(value) is not str for value in fields):
         return completion
     ref = plain_str(completion.ref) if isinstance(completion.ref, str) else completion.ref
@@ -484,7 +501,12 @@ class CallTracker(TrackerCore):
             t = _valid_time(t)
             if t is not None:
                 clock(self, t)
-        outcome = guard(self, call, argument, ref, retry_of)
+        try:  # the guards, inline (guard() without its call frame: one per call the bot makes)
+            outcome: GuardResult = GUARDS[call](self, argument, ref, retry_of)
+        except CallRefused as refusal:
+            outcome = refusal
+        except (Exception, RecursionError):  # noqa: BLE001  (hostile settings: guard() says what it is)
+            outcome = guard(self, call, argument, ref, retry_of)
         if refused is not None and (not isinstance(outcome, CallRefused) or outcome.code is not refused):
             outcome = CallRefused(refused, f"refused when it was recorded ({refused.value})", call=spec.name)
         key = self._seq  # what names the call in a recording (a failing listener may journal before it)

@@ -70,8 +70,8 @@ def call_record(
     """The record of one of the bot's calls, accepted (``outcome`` its typed call) or refused (a ``CallRefused``)."""
     line: dict[str, Any] = {"call": spec.name}
     if isinstance(outcome, CallRefused):
-        if isinstance(argument, Session):
-            argument = argument.session_id
+        if isinstance(argument, Session):  # by its id; one without an id yet, by its start call's key
+            argument = argument.session_id if argument.session_id is not None else retry_of_name(argument)
         to_daily = getattr(argument, "to_daily", None)
         try:
             line[spec.argument] = to_daily() if callable(to_daily) else argument

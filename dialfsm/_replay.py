@@ -484,6 +484,8 @@ def _feed_call(tracker: CallTracker, record: Mapping[str, Any], t: float | None,
             return _malformed(tracker, str(exc), t)
         retry_of = None  # refused live: it is refused again, whatever its names hold
     argument = record.get("session_id") if call is Input.STOP_DIALOUT else record.get("settings")
+    if call is Input.STOP_DIALOUT and isinstance(argument, dict):  # a session without an id, by its start's key
+        argument = starts.find(argument) or argument
     session: Session | None = None
     if record.get("unguarded") is True:  # the bot's own SDK call, past the guards: never refused
         session = tracker.observe_call(call, argument, ref=ref, t=t, retry_of=retry_of)  # type: ignore[arg-type]

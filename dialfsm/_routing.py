@@ -59,7 +59,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from dialfsm._core import MAX_ENDPOINTS, TrackerCore
-from dialfsm._guesses import mark_guess
+from dialfsm._guesses import guessed, mark_guess
 from dialfsm._inputs import (
     DialinConnected,
     DialinError,
@@ -132,12 +132,24 @@ def _dialout_for_unknown(core: TrackerCore, event: DialoutEvent) -> Session | No
     if matching:
         found = matching[0]
         bind(core, found, sid)
-        if len(matching) > 1 or not named:  # one of several, or unnamed: a guess (dialfsm._guesses corrects it)
-            mark_guess(found)
+        if len(matching) > 1 or not named or _guessed_alike(core, found, destination, user_id):
+            mark_guess(found)  # one of several (now or before a guess took one), or unnamed: dialfsm._guesses
         return found
     if _adopts(core):
         return _adopted(core, sid, event)  # rule 6
     return None
+
+
+def _guessed_alike(core: TrackerCore, found: Session, destination: str | None, user_id: str | None) -> bool:
+    """Whether a live dial-out bound by an unconfirmed guess has the same destination as ``found``.
+
+    Then ``found`` is the only match left only because that guess took the other:
+    if the guess was wrong, so is this binding, and a start completion must be able to correct both.
+    """
+    return any(
+        other is not found and other.kind is _DIALOUT and guessed(other) and _names(other, destination, user_id)
+        for other in core._live.values()
+    )
 
 
 def _names(session: Session, destination: str | None, user_id: str | None) -> bool:

@@ -554,7 +554,13 @@ class CallTracker(TrackerCore):
             if self._input_listeners:
                 line = call_record(spec, argument, ref, retry_of, outcome, key)
                 line.pop("refused", None)
-                line["key"] = ref.value if type(ref) is CallKey else key
+                kept = ref  # the name it is registered under: accept_unguarded drops one a waiting call holds
+                if isinstance(outcome, CallRefused) and not (
+                    isinstance(ref, (str, CallKey)) and not self._pending.ref_waiting(ref)
+                ):
+                    kept = None
+                    line.pop("ref", None)
+                line["key"] = kept.value if type(kept) is CallKey else key
                 line["unguarded"] = True
                 self._notify_input(line, t)
             if isinstance(outcome, CallRefused):

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -199,7 +200,10 @@ class DailyCalls(Adapter):
         self.delegate = delegate
         self.client = client
         self._handler: daily.EventHandler | None = None
-        self._refs = itertools.count(1)
+        # Names for the calls it makes: unique to this adapter, so a new adapter on a tracker restored
+        # from a snapshot never reuses the name of a call still waiting from before the restart.
+        prefix = f"daily-{secrets.token_hex(4)}#"
+        self._refs = (f"{prefix}{n}" for n in itertools.count(1))
         self._driver = self._make_driver(feed, clock)
 
     def _make_driver(
@@ -295,7 +299,7 @@ class DailyCalls(Adapter):
         return self.client
 
     def _ref(self, ref: str | None) -> str:
-        return ref if ref is not None else f"daily#{next(self._refs)}"
+        return ref if ref is not None else next(self._refs)
 
     # --- the bot's calls ----------------------------------------------------------------
 

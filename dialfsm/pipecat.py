@@ -67,6 +67,7 @@ from __future__ import annotations
 
 import contextvars
 import itertools
+import secrets
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Final
@@ -165,7 +166,10 @@ class PipecatCalls(Adapter):
         self.transport = transport
         self._handlers: list[tuple[str, Callable[..., None]]] = []
         self._wrapped: list[tuple[Any, str, Callable[..., Any]]] = []
-        self._refs = itertools.count(1)
+        # Names for the calls it makes: unique to this adapter, so a new adapter on a tracker restored
+        # from a snapshot never reuses the name of a call still waiting from before the restart.
+        prefix = f"pipecat-{secrets.token_hex(4)}#"
+        self._refs = (f"{prefix}{n}" for n in itertools.count(1))
         self._driver = LoopDriver(
             tracker,
             loop=None,
@@ -319,7 +323,7 @@ class PipecatCalls(Adapter):
                 argument = {}
             elif spec.input in _SESSION_CALLS:
                 argument = self._with_session(argument)
-            ref = f"pipecat#{next(self._refs)}"
+            ref = next(self._refs)
             session = self.tracker.observe_call(spec.input, argument, ref=ref, t=self._t())
             return None if session is None else ref
         except Exception as exc:  # noqa: BLE001  (never raise into pipecat: a frame's audio task would die)

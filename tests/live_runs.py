@@ -6,7 +6,12 @@ tracker through its public API: calls (valid, invalid, with refs a bot could
 choose, ``retry_of``), completions (paired by ``session=``, by ref, or not at
 all; ok or failed), Daily's events (in every dialect, some with payloads JSON
 cannot hold), clock ticks, effects taken, carried out and withdrawn, notes
-and outside anomalies.  :func:`conclusions` is what a replay must reproduce.
+and outside anomalies; and what real calls add (review of the merge): calls the
+bot made on its SDK directly (``observe_call``, refused or not, naming a
+session without an id), events naming their destination before any start
+completed (several calls to one number, or to SIP users that redaction could
+confuse), and dial-outs started elsewhere (every ``adopt_unknown_dialouts``).
+:func:`conclusions` is what a replay must reproduce.
 """
 
 from __future__ import annotations
@@ -16,12 +21,14 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from dialfsm import CallRefused, CallTracker, RetryDialout, RetryPolicy, Session, StopCall, Timeouts
+from dialfsm import CallRefused, CallTracker, Input, RetryDialout, RetryPolicy, Session, StopCall, Timeouts
 from dialfsm.testing.strategies import dialout_settings, invalid_dialout_settings
 
 SIDS = ("s1", "s2", "s3", "d1", "d2")
 REFS = (None, None, None, "a", "b", "#1", "#3", "ring_timeout#4", "ring_timeout:s1")
 ERRORS = (None, None, "No workers available", "Dialout(Properties(UnknownCallClientError))", "timed out")
+#: Destinations redaction could make equal: same length and last 4 digits; same host and user length.
+DESTINATIONS = ("+15551234567", "+15559994567", "+15551234567", "sip:1001@pbx.example", "sip:1002@pbx.example")
 
 
 class _Odd:
@@ -40,7 +47,12 @@ def _payload_extra() -> st.SearchStrategy[dict[Any, Any]]:
 def tracker_options(draw: st.DrawFn) -> dict[str, Any]:
     """Options a bot's tracker may run with (behaviour options, and an engine)."""
     seconds = st.one_of(st.none(), st.floats(0.5, 90))
-    timeouts = draw(st.one_of(st.none(), st.builds(Timeouts, start=seconds, ring=seconds, stop=seconds)))
+    timeouts = draw(
+        st.one_of(
+            st.none(),
+            st.builds(Timeouts, start=seconds, ring=seconds, stop=seconds, join=seconds, max_call=seconds),
+        )
+    )
     retry = draw(
         st.one_of(
             st.none(),
@@ -59,6 +71,7 @@ def tracker_options(draw: st.DrawFn) -> dict[str, Any]:
         "retry": retry,
         "finished_limit": draw(st.one_of(st.none(), st.integers(0, 3))),
         "engine": draw(st.sampled_from(["compiled", "transitions"])),
+        "adopt_unknown_dialouts": draw(st.sampled_from(["never", "webhook", "always"])),
     }
 
 
@@ -111,6 +124,20 @@ def actions() -> st.SearchStrategy[tuple[Any, ...]]:
         st.tuples(st.just("effects"), st.integers(0, 3)),
         st.tuples(st.just("effects"), st.just(3)),
         st.tuples(st.just("note"), st.sampled_from(["calltransfer.triggered", "app marker +15551234567"])),
+        st.tuples(st.just("place"), st.sampled_from(DESTINATIONS), st.sampled_from(REFS)),
+        st.tuples(
+            st.just("observe"),
+            st.sampled_from(["start", "stop", "stop_by_id", "dtmf"]),
+            index,
+            st.sampled_from(DESTINATIONS),
+            st.sampled_from(REFS),
+        ),
+        st.tuples(
+            st.just("named"),
+            st.sampled_from(["dialout-connected", "dialout.connected", "dialout-answered", "dialout.stopped"]),
+            st.sampled_from(SIDS),
+            st.sampled_from(DESTINATIONS),
+        ),
     )
 
 
@@ -258,6 +285,40 @@ class Bot:
                 self.started.append(session)
                 self.pending.append(("start", session, None))
 
+    def _place(self, destination: str, ref: str | None) -> None:
+        """A start to one of a few destinations (several live calls to one number are possible)."""
+        key = "sipUri" if destination.startswith("sip:") else "phoneNumber"
+        self._start({key: destination}, ref, None, 0)
+
+    def _observe(self, call: str, index: int, destination: str, ref: str | None) -> None:
+        """A call the bot made on its SDK directly: never refused, journaled (as an anomaly if the guards object)."""
+        if call == "start":
+            key = "sipUri" if destination.startswith("sip:") else "phoneNumber"
+            session = self.tracker.observe_call(Input.START_DIALOUT, {key: destination}, ref=ref, t=self.t())
+            if session is not None:
+                self.started.append(session)
+                self.pending.append(("start", session, ref))
+            return
+        if not self.started:
+            return
+        target = self.started[index % len(self.started)]
+        if call == "dtmf":
+            argument: Any = {"sessionId": target.session_id, "tones": "1"}
+            found = self.tracker.observe_call(Input.SEND_DTMF, argument, ref=ref, t=self.t())
+        else:  # a stop of the session itself (it may have no id yet), or of its id
+            argument = target.session_id if call == "stop_by_id" else target
+            found = self.tracker.observe_call(Input.STOP_DIALOUT, argument, ref=ref, t=self.t())
+        if found is not None:
+            self.pending.append(("dtmf" if call == "dtmf" else "stop", found, ref))
+
+    def _named(self, name: str, sid: str, destination: str) -> None:
+        """Daily reports a call by its destination (before any completion named it): SDK or webhook."""
+        if "." in name:
+            data: dict[str, Any] = {"session_id": sid, "destination": destination}
+        else:
+            data = {"sessionId": sid, "destination": destination}
+        self.tracker.handle(name, data, t=self.t())
+
     def _note(self, name: str) -> None:
         self.tracker.note(name, {"by": "+15551234567"}, t=self.t())
         self.tracker.record_anomaly("MALFORMED_INPUT", "seen outside: +15551234567", t=self.t())  # type: ignore[arg-type]
@@ -274,6 +335,8 @@ def conclusions(tracker: CallTracker, anomalies: list[str], refusals: list[tuple
             s.error_code,
             s.attempt,
             None if s.previous is None else s.previous.index,
+            s.origin.value,
+            None if s.transferred_from is None else s.transferred_from.index,
         )
         for s in tracker
     ]

@@ -7,6 +7,7 @@ as its network; daily-python tests the real ``daily.CallClient`` wrapped the sam
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import importlib.metadata
 import logging
@@ -15,6 +16,8 @@ import time
 from typing import Any
 
 import pytest
+from pipecat.frames.frames import EndFrame
+from pipecat.pipeline.worker import PipelineWorker
 from pipecat.transports.daily.transport import DailyTransport
 
 from dialfsm import (
@@ -594,3 +597,62 @@ def test_a_start_completed_after_its_watchdog_is_hung_up_by_the_adapter() -> Non
         await calls.aclose()
 
     asyncio.run(main())
+
+
+# --- a bot restarted from a snapshot (review D4) -----------------------------------------------------------------
+
+
+def test_a_new_adapter_on_a_restored_tracker_never_reuses_a_waiting_calls_name() -> None:
+    """The previous process's direct start still waits; the new adapter's own start pairs with its own completion."""
+    before = CallTracker(max_dialouts=2)
+    script: list[dict[str, Any]] = [{"call": "start_dialout"}]
+    saved: list[dict[str, Any]] = []
+
+    async def crashed() -> None:  # the old bot: its direct start is observed, and it dies before the completion
+        transport, _ = _transport(script)
+        calls = track_transport(transport, before)
+
+        workers: list[PipelineWorker] = []
+        started: list[asyncio.Task[Any]] = []
+
+        async def on_joined(transport: DailyTransport, data: object) -> None:
+            started.append(asyncio.create_task(transport.start_dialout({"phoneNumber": "+15550001111"})))
+            while not before.sessions:
+                await asyncio.sleep(0.01)
+            saved.append(before.snapshot())  # what the bot saved last before its process died
+            await workers[0].queue_frame(EndFrame())
+
+        async def keep(worker: PipelineWorker) -> None:
+            workers.append(worker)
+
+        transport.add_event_handler("on_joined", on_joined)
+        await _run_pipeline(transport, calls, keep)
+        started[0].cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await started[0]
+
+    asyncio.run(crashed())
+    tracker = CallTracker.restore(saved[0])
+    assert tracker.sessions[0].state is DialoutState.CONNECTING  # its completion never came
+    script = [
+        {"call": "start_dialout"},
+        {"completion": "start_dialout", "session_id": SID, "error": None},
+        {"event": "on_dialout_answered", "data": {"sessionId": SID}},
+        {"event": "on_dialout_stopped", "data": {"sessionId": SID}},
+    ]
+
+    async def restarted() -> None:
+        transport, _ = _transport(script)
+        calls = track_transport(transport, tracker)
+
+        async def on_joined(transport: DailyTransport, data: object) -> None:
+            await transport.start_dialout(PHONE)
+
+        transport.add_event_handler("on_joined", on_joined)
+        await _run_pipeline(transport, calls, done=lambda step: tracker.sessions[-1].is_terminal)
+
+    asyncio.run(restarted())
+    new = tracker.sessions[-1]
+    assert (new.session_id, new.outcome) == (SID, Outcome.COMPLETED)
+    assert tracker.sessions[0].session_id is None
+    assert [e.code for e in tracker.anomalies] == []

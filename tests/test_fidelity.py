@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from dialfsm import (
     AnomalyCode,
     CallTracker,
@@ -447,6 +449,27 @@ def test_two_waiting_calls_to_one_number_are_a_guess_the_completions_settle() ->
     assert tracker.start_completed(None, SID, None, ref="a", t=2.0).code is None
     assert tracker.start_completed(None, SID2, None, ref="b", t=2.1).code is None
     assert (first.session_id, second.session_id, second.state) == (SID, SID2, DialoutState.CONNECTED)
+
+
+@pytest.mark.parametrize("first_completed", ["a", "b"])
+def test_a_match_left_unique_by_a_guess_is_a_guess_too(first_completed: str) -> None:
+    """Review D1: both calls' events come before either completion; the second binding is a guess as well."""
+    tracker = CallTracker(max_dialouts=2)
+    first = tracker.start_dialout({"phoneNumber": PHONE}, ref="a", t=0.0)
+    second = tracker.start_dialout({"phoneNumber": PHONE}, ref="b", t=0.1)
+    tracker.handle("dialout.connected", {"session_id": SID2, "destination": PHONE}, t=0.5)  # guess: first
+    tracker.handle("dialout.connected", {"session_id": SID, "destination": PHONE}, t=0.6)  # second: also a guess
+    tracker.handle("dialout.answered", {"session_id": SID2}, t=0.7)
+    ids = {"a": SID, "b": SID2}
+    other = "b" if first_completed == "a" else "a"
+    assert tracker.start_completed(None, ids[first_completed], None, ref=first_completed, t=0.8).code is None
+    assert tracker.start_completed(None, ids[other], None, ref=other, t=0.9).code is None
+    assert [(s.session_id, s.state, s.origin.value) for s in tracker] == [
+        (SID, DialoutState.CONNECTED, "bot"),
+        (SID2, DialoutState.ANSWERED, "bot"),
+    ]
+    assert [s for s in (first, second) if s.state is DialoutState.CONNECTING] == []
+    assert list(tracker.anomalies) == []
 
 
 def test_a_sessionless_event_with_several_live_dialouts_and_no_destination_is_unknown() -> None:

@@ -42,15 +42,27 @@ valid; a call refused live carries its refusal on its own line anyway
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
 from dialfsm._parse import canonical_event_name
 from dialfsm._settings import DTMF_TONES
 
-__all__ = ["KEEP_FIELDS", "NAME_FIELDS", "TONE_FIELDS", "redact_record", "redact_text", "redact_value"]
+__all__ = [
+    "KEEP_FIELDS",
+    "MAX_REMEMBERED",
+    "NAME_FIELDS",
+    "SIP_MASKS",
+    "TONE_FIELDS",
+    "Redactor",
+    "redact_record",
+    "redact_text",
+    "redact_value",
+]
 
 #: Fields holding keys to press (DTMF tones, a dial-out's ``extension``): every key becomes ``0``.
 TONE_FIELDS: Final = frozenset({"tones", "tone", "extension"})
@@ -74,6 +86,13 @@ KEEP_FIELDS: Final = frozenset(
 #: Top-level fields of a record written as they are (names, codes, times).
 _VERBATIM: Final = frozenset({"call", "completion", "withdraw", "t", "at", "refused", "anomaly", "attempt"})
 _ENDPOINT_FIELDS: Final = frozenset({"sipEndpoint", "sip_endpoint"})
+#: Top-level fields where the tracker writes a call's key (an int: its place in the journal, kept).
+_SEQ_FIELDS: Final = frozenset({"key", "retry_of"})
+#: The characters of a masked SIP user: ``*`` first, then the others in turn (RFC 3261 "mark"
+#: characters, none of which the tracker cuts a destination at or the redactor reads).
+SIP_MASKS: Final = "*~!-_."
+#: How many distinct values a :class:`Redactor` remembers (the least recently written are forgotten first).
+MAX_REMEMBERED: Final = 8192
 
 _SEPARATORS: Final = r"[ .()\-/]"
 _UUID: Final = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
@@ -81,6 +100,8 @@ _NUMBER_OR_UUID: Final = re.compile(rf"(?P<uuid>{_UUID})|(?P<number>\d(?:{_SEPAR
 _SCHEME: Final = re.compile(r"sips?:", re.IGNORECASE)
 _USER_END: Final = re.compile(r'[@\s<>"]')
 _URI_END: Final = re.compile(r'[\s<>"?]')
+_HOST_END: Final = re.compile(r'[\s<>";?]')
+_CUT: Final = re.compile(r"[;?]")
 _HEADERS_END: Final = re.compile(r'[\s<>"]')
 _QUOTED_NAME: Final = re.compile(r'"([^"]*)"(?=\s*<(?:sips?|tel):)', re.IGNORECASE)
 _ANGLE_URI: Final = re.compile(r"<(?=(?:sips?|tel):)", re.IGNORECASE)
@@ -93,50 +114,291 @@ def _zero(c: str) -> str:
     return chr(ord(c) - unicodedata.decimal(c))
 
 
-def _mask_number(run: str) -> str:
-    """A digit run with every digit but the last 4 its script's zero (never the run itself)."""
-    positions = [i for i, c in enumerate(run) if c.isdecimal()]
-    masked = list(run)
-    for i in positions[:-4]:
-        masked[i] = _zero(run[i])
-    if masked == list(run):  # already all zeros: the first masked digit becomes 1
-        first = positions[0]
-        masked[first] = chr(ord(_zero(run[first])) + 1)
-    return "".join(masked)
+def _number_candidates(width: int) -> Iterator[str]:
+    """The prefixes a masked number may take, as ASCII digits: those of ``0`` s and ``1`` s first, then the rest."""
+    for n in range(2**width):  # counting from the left: 0...0, 10...0 (an all-zero prefix's mask), 010...0
+        yield format(n, "b").zfill(width)[::-1]
+    for n in range(10**width):
+        text = str(n).zfill(width)
+        if text.strip("01"):
+            yield text
 
 
-def _numbers(text: str) -> str:
-    return _NUMBER_OR_UUID.sub(lambda m: m.group() if m.group("uuid") else _mask_number(m.group()), text)
+def _sip_candidates(width: int) -> Iterator[str]:
+    """The masks a SIP user may take: all ``*`` first, then :data:`SIP_MASKS` counting in base 6."""
+    base = len(SIP_MASKS)
+    for n in range(base**width):
+        chars, rest = [], n
+        for _ in range(width):
+            rest, d = divmod(rest, base)
+            chars.append(SIP_MASKS[d])
+        yield "".join(reversed(chars))
+
+
+class _Group:
+    """The values one mask would merge: the masks given, the originals seen, the candidates not yet tried."""
+
+    __slots__ = ("cursor", "fresh", "masks", "originals", "space")
+
+    def __init__(self, fresh: Callable[[], Iterator[str]], space: int) -> None:
+        self.fresh = fresh
+        self.cursor = fresh()
+        self.space = space
+        self.masks: dict[str, int] = {}  # mask -> how many remembered values have it (2+ only after a collision)
+        self.originals: set[str] = set()
 
 
 def _stars(text: str) -> str:
     return "*" * len(text)
 
 
-def _sip_uris(text: str) -> str:
-    """``text`` with the user part and the headers of every SIP URI as ``*`` s (one pass, linear)."""
-    out, pos = [], 0
-    while (scheme := _SCHEME.search(text, pos)) is not None:
-        start = scheme.end()
-        end = _USER_END.search(text, start)
-        stop = len(text) if end is None else end.start()
-        out.append(text[pos:start])
-        if end is not None and text[stop] == "@" and stop > start:
-            out.append(_stars(text[start:stop]) + "@")
-            start = stop + 1
-        else:  # no "@": a URI without a user, or one cut short (a repr, a message): all of it may be the user
-            out.append(_stars(text[start:stop]))
-            start = stop
-        uri_end = _URI_END.search(text, start)
-        cut = len(text) if uri_end is None else uri_end.start()
-        out.append(text[start:cut])
-        pos = cut
-        if cut < len(text) and text[cut] == "?":
-            headers_end = _HEADERS_END.search(text, cut)
-            pos = len(text) if headers_end is None else headers_end.start()
-            out.append("?" + _stars(text[cut + 1 : pos]))
-    out.append(text[pos:])
-    return "".join(out)
+class Redactor:
+    """The module's rules, with the memory that keeps equality: one per recording.
+
+    Two values the tracker compares equal (numbers by their digits, SIP URIs
+    by user and host) are masked alike, and two it tells apart are masked
+    apart, as long as the redactor remembers them: it remembers the last
+    ``limit`` distinct values (:data:`MAX_REMEMBERED`), in memory only.
+    :attr:`collisions` counts the distinct values it had to mask alike
+    (a masked region too short for another mask), :attr:`forgotten` the
+    values it no longer remembers (one written again is masked anew, maybe
+    otherwise).  Not thread-safe: a :class:`~dialfsm.Recorder` calls it under
+    its lock.
+
+    Example:
+        >>> r = Redactor()
+        >>> r.text("+15551234567"), r.text("+15559994567"), r.text("+1 555 123 4567")
+        ('+00000004567', '+10000004567', '+0 000 000 4567')
+        >>> r.text("sip:1001@pbx"), r.text("sip:1002@pbx"), r.text("SIP:1001@PBX;transport=tls")
+        ('sip:****@pbx', 'sip:***~@pbx', 'SIP:****@PBX;transport=tls')
+
+    """
+
+    def __init__(self, limit: int = MAX_REMEMBERED) -> None:
+        self.limit = max(1, limit)
+        self.collisions = 0
+        self.forgotten = 0
+        self._masks: OrderedDict[tuple[str, ...], tuple[str, tuple[str, ...], str]] = OrderedDict()
+        self._groups: dict[tuple[str, ...], _Group] = {}
+
+    def _mask(
+        self,
+        key: tuple[str, ...],
+        group_key: tuple[str, ...],
+        original: str,
+        candidates: Callable[[], Iterator[str]],
+        space: int,
+    ) -> str:
+        """The mask of one value: the one it had, else the group's first candidate no value has and none was."""
+        known = self._masks.get(key)
+        if known is not None:
+            self._masks.move_to_end(key)
+            return known[0]
+        group = self._groups.get(group_key)
+        if group is None:
+            group = self._groups[group_key] = _Group(candidates, space)
+        group.originals.add(original)
+        mask = self._free(group, original)
+        group.masks[mask] = group.masks.get(mask, 0) + 1
+        self._masks[key] = (mask, group_key, original)
+        if len(self._masks) > self.limit:
+            self._forget()
+        return mask
+
+    def _free(self, group: _Group, original: str) -> str:
+        """The group's next candidate that is no mask given and no original seen (a collision if none is left)."""
+        tried, restarted = 0, False
+        while tried < group.space:  # a full round at most (after the cursor starts again: masks forgotten)
+            candidate = next(group.cursor, None)
+            if candidate is None:
+                if restarted:
+                    break
+                group.cursor, restarted = group.fresh(), True
+                continue
+            tried += 1
+            if candidate not in group.masks and candidate not in group.originals:
+                return candidate
+        self.collisions += 1  # every mask is taken: this value is written like another one (never as itself)
+        return next(c for c in group.fresh() if c != original)
+
+    def _forget(self) -> None:
+        _, (mask, group_key, original) = self._masks.popitem(last=False)
+        self.forgotten += 1
+        group = self._groups[group_key]
+        group.originals.discard(original)
+        if group.masks[mask] > 1:
+            group.masks[mask] -= 1
+        else:
+            del group.masks[mask]
+        if not group.masks:
+            del self._groups[group_key]
+
+    # --- numbers ---------------------------------------------------------------------------------------
+
+    def _number(self, run: str) -> str:
+        """A digit run with its last 4 digits kept, the others its scripts' zeros, or a disambiguator in them."""
+        positions = [i for i, c in enumerate(run) if c.isdecimal()]
+        digits = "".join(run[i] for i in positions)
+        width = len(digits) - 4
+        zeros = "".join(_zero(c) for c in digits[:width])
+        original = "".join(str(unicodedata.decimal(c)) for c in digits[:width])
+        prefix = self._mask(
+            ("n", digits),
+            ("n", zeros, digits[width:]),
+            original,
+            functools.partial(_number_candidates, width),
+            10**width,
+        )
+        masked = list(run)
+        for i, zero, value in zip(positions, zeros, prefix, strict=False):
+            masked[i] = chr(ord(zero) + int(value))
+        return "".join(masked)
+
+    def _numbers(self, text: str) -> str:
+        return _NUMBER_OR_UUID.sub(lambda m: m.group() if m.group("uuid") else self._number(m.group()), text)
+
+    # --- SIP -------------------------------------------------------------------------------------------
+
+    def _sip_part(self, part: str, namespace: tuple[str, ...], length: int | None = None) -> str:
+        """``length`` (``part``'s) :data:`SIP_MASKS` characters, one mask per distinct ``part`` in ``namespace``."""
+        width = len(part) if length is None else length
+        if not width:
+            return ""
+        return self._mask(
+            ("s", *namespace, str(width), part),
+            ("s", *namespace, str(width)),
+            part,
+            functools.partial(_sip_candidates, width),
+            len(SIP_MASKS) ** width,
+        )
+
+    def _sip_user(self, user: str, host: str | None, exact: bool) -> str:
+        """A SIP user masked as the tracker compares it (:func:`dialfsm._routing.same_destination`).
+
+        The tracker compares ``user@host`` lowercased, cut at the first ``;``
+        or ``?`` (a user holding one is compared by what comes before it, the
+        host not at all): that part gets the mask, the ``;`` or ``?`` stays,
+        what follows becomes ``*`` s.  ``exact``: the whole user as it is (an
+        identifier, compared as a string).
+        """
+        if exact:
+            return self._sip_part(user, ("=",))
+        cut = _CUT.search(user)
+        if cut is None:
+            return self._sip_part(user.lower(), ("@", (host or "").lower()), len(user))
+        head = user[: cut.start()]
+        return self._sip_part(head.lower(), (";",), len(head)) + user[cut.start()] + _stars(user[cut.start() + 1 :])
+
+    def _sip_uris(self, text: str, exact: bool) -> str:
+        """``text`` with the user part and the headers of every SIP URI masked (one pass, linear)."""
+        out, pos = [], 0
+        while (scheme := _SCHEME.search(text, pos)) is not None:
+            start = scheme.end()
+            end = _USER_END.search(text, start)
+            stop = len(text) if end is None else end.start()
+            out.append(text[pos:start])
+            if end is not None and text[stop] == "@" and stop > start:
+                host_end = _HOST_END.search(text, stop + 1)
+                host = text[stop + 1 : len(text) if host_end is None else host_end.start()]
+                out.append(self._sip_user(text[start:stop], host, exact) + "@")
+                start = stop + 1
+            else:  # no "@": a URI without a user, or one cut short (a repr, a message): all of it may be the user
+                out.append(self._sip_user(text[start:stop], None, exact))
+                start = stop
+            uri_end = _URI_END.search(text, start)
+            cut = len(text) if uri_end is None else uri_end.start()
+            out.append(text[start:cut])
+            pos = cut
+            if cut < len(text) and text[cut] == "?":
+                headers_end = _HEADERS_END.search(text, cut)
+                pos = len(text) if headers_end is None else headers_end.start()
+                headers = text[cut + 1 : pos]
+                out.append("?" + (self._sip_part(headers, ("?",)) if exact else _stars(headers)))
+        out.append(text[pos:])
+        return "".join(out)
+
+    # --- values ----------------------------------------------------------------------------------------
+
+    def text(self, text: str) -> str:
+        """``text`` with numbers masked, SIP users, headers and display names masked (the module's rules)."""
+        if "<" in text:
+            text = _display_names(text)
+        if ":" in text:
+            text = self._sip_uris(text, exact=False)
+        return self._numbers(text)
+
+    def identifier(self, text: str) -> str:
+        """An identifier (:data:`KEEP_FIELDS`): its numbers and SIP URIs masked, two that differ kept apart."""
+        if ":" in text:
+            text = self._sip_uris(text, exact=True)
+        return self._numbers(text)
+
+    def value(self, value: Any, key: str | None = None) -> Any:
+        """A redacted copy of a JSON value found under ``key`` (``None``: not in an object)."""
+        if isinstance(value, str):
+            if key in KEEP_FIELDS:
+                return self.identifier(value)
+            if key in TONE_FIELDS:
+                return "0" * len(value) if key == "extension" else "".join("0" if c in DTMF_TONES else c for c in value)
+            return _stars(value) if key in NAME_FIELDS else self.text(value)
+        if isinstance(value, bool) or value is None:
+            return value
+        if isinstance(value, int):
+            return _mask_int(value)
+        if isinstance(value, float):
+            return _mask_float(value)
+        if isinstance(value, Mapping):
+            return self._object(value)
+        if isinstance(value, list):
+            return [self.value(item, key) for item in value]
+        return value
+
+    def _object(self, value: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            name = (self.identifier(key) if key in KEEP_FIELDS else self.text(key)) if isinstance(key, str) else key
+            if name in out:  # two keys redacted alike: never merge them
+                n = 2
+                while f"{name} ({n})" in out:
+                    n += 1
+                name = f"{name} ({n})"
+            out[name] = self.value(item, key if isinstance(key, str) else None)
+        return out
+
+    def _dialin_ready_data(self, data: Any) -> Any:
+        """A ``dialin-ready`` payload: its endpoint kept (the room's own), everything else redacted."""
+        if isinstance(data, str):
+            return data
+        if not isinstance(data, Mapping):
+            return self.value(data)
+        inner = data.get("payload") if "type" in data and isinstance(data.get("payload"), Mapping) else None
+        if inner is not None:  # a whole webhook envelope
+            return {
+                **self._object({k: v for k, v in data.items() if k != "payload"}),
+                "payload": self._dialin_ready_data(inner),
+            }
+        kept = {k: v for k, v in data.items() if k in _ENDPOINT_FIELDS and isinstance(v, str)}
+        return {**self._object({k: v for k, v in data.items() if k not in kept}), **kept}
+
+    def record(self, record: Mapping[str, Any]) -> dict[str, Any]:
+        """A redacted copy of one replay-log record (a JSON object; ``record`` itself is not changed)."""
+        out: dict[str, Any] = {}
+        ready = "event" in record and _is_dialin_ready(record["event"])
+        for key, value in record.items():
+            if key in _VERBATIM or (key in _SEQ_FIELDS and _is_seq(value)):
+                out[key] = value
+            elif key == "data" and ready:
+                out[key] = self._dialin_ready_data(value)
+            else:
+                out[key] = self.value(value, key)
+        return out
+
+
+def _is_seq(value: object) -> bool:
+    """A call's key as the tracker writes it (an int, or ``{"key": int}``): a place in the journal, no number."""
+    if isinstance(value, Mapping) and len(value) == 1 and "key" in value:
+        value = value["key"]
+    return type(value) is int
 
 
 def _display_names(text: str) -> str:
@@ -154,7 +416,7 @@ def _display_names(text: str) -> str:
 
 
 def redact_text(text: str) -> str:
-    """``text`` with numbers masked, SIP users, headers and display names as ``*`` s (the module's rules).
+    """``text`` redacted by a fresh :class:`Redactor` (equality kept within this text only).
 
     Example:
         >>> redact_text("+15551234567")
@@ -163,11 +425,7 @@ def redact_text(text: str) -> str:
         'sip:***@example.com;transport=tls'
 
     """
-    if "<" in text:
-        text = _display_names(text)
-    if ":" in text:
-        text = _sip_uris(text)
-    return _numbers(text)
+    return Redactor().text(text)
 
 
 def _mask_int(value: int) -> int:
@@ -190,37 +448,8 @@ def _mask_float(value: float) -> float:
 
 
 def redact_value(value: Any, key: str | None = None) -> Any:
-    """A redacted copy of a JSON value found under ``key`` (``None``: not in an object)."""
-    if isinstance(value, str):
-        if key in KEEP_FIELDS:
-            return value
-        if key in TONE_FIELDS:
-            return "0" * len(value) if key == "extension" else "".join("0" if c in DTMF_TONES else c for c in value)
-        return _stars(value) if key in NAME_FIELDS else redact_text(value)
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, int):
-        return _mask_int(value)
-    if isinstance(value, float):
-        return _mask_float(value)
-    if isinstance(value, Mapping):
-        return _redact_object(value)
-    if isinstance(value, list):
-        return [redact_value(item, key) for item in value]
-    return value
-
-
-def _redact_object(value: Mapping[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, item in value.items():
-        name = redact_text(key) if isinstance(key, str) and key not in KEEP_FIELDS else key
-        if name in out:  # two keys redacted alike: never merge them
-            n = 2
-            while f"{name} ({n})" in out:
-                n += 1
-            name = f"{name} ({n})"
-        out[name] = redact_value(item, key if isinstance(key, str) else None)
-    return out
+    """A redacted copy of a JSON value found under ``key``, by a fresh :class:`Redactor` (equality kept within it)."""
+    return Redactor().value(value, key)
 
 
 def _is_dialin_ready(name: object) -> bool:
@@ -230,31 +459,6 @@ def _is_dialin_ready(name: object) -> bool:
         return False
 
 
-def _dialin_ready_data(data: Any) -> Any:
-    """A ``dialin-ready`` payload: its endpoint kept (the room's own), everything else redacted."""
-    if isinstance(data, str):
-        return data
-    if not isinstance(data, Mapping):
-        return redact_value(data)
-    inner = data.get("payload") if "type" in data and isinstance(data.get("payload"), Mapping) else None
-    if inner is not None:  # a whole webhook envelope
-        return {
-            **_redact_object({k: v for k, v in data.items() if k != "payload"}),
-            "payload": _dialin_ready_data(inner),
-        }
-    kept = {k: v for k, v in data.items() if k in _ENDPOINT_FIELDS and isinstance(v, str)}
-    return {**_redact_object({k: v for k, v in data.items() if k not in kept}), **kept}
-
-
 def redact_record(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A redacted copy of one replay-log record (a JSON object; ``record`` itself is not changed)."""
-    out: dict[str, Any] = {}
-    ready = "event" in record and _is_dialin_ready(record["event"])
-    for key, value in record.items():
-        if key in _VERBATIM:
-            out[key] = value
-        elif key == "data" and ready:
-            out[key] = _dialin_ready_data(value)
-        else:
-            out[key] = redact_value(value, key)
-    return out
+    """A redacted copy of one replay-log record, by a fresh :class:`Redactor` (equality kept within the record)."""
+    return Redactor().record(record)

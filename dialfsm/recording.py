@@ -59,7 +59,7 @@ from dialfsm._header import is_header, read_header
 from dialfsm._jsonable import to_jsonable
 from dialfsm._options import behaviour_options
 from dialfsm._parse import ParseProblem, from_daily, to_daily
-from dialfsm._redact import KEEP_FIELDS, NAME_FIELDS, TONE_FIELDS, redact_record, redact_text
+from dialfsm._redact import KEEP_FIELDS, NAME_FIELDS, TONE_FIELDS, Redactor, redact_record, redact_text
 from dialfsm._text import describe_error, short_repr
 from dialfsm._tracker import CallTracker
 
@@ -88,15 +88,15 @@ def _canonical_event(record: Mapping[str, Any], written: dict[str, Any], lost: l
     return out
 
 
-def _line_of(record: Mapping[str, Any], redact: bool, at: float | None) -> bytes:
+def _line_of(record: Mapping[str, Any], redactor: Redactor | None, at: float | None) -> bytes:
     """One record as the bytes of one line (encoded, then redacted: redaction sees exactly what is written)."""
     written, lost = to_jsonable(record)
     if lost and "event" in record and "anomaly" not in record:
         written = _canonical_event(record, written, lost)
     elif lost:
         written["lossy"] = "; ".join(lost[:3]) + ("; ..." if len(lost) > 3 else "")
-    if redact and not is_header(written):
-        written = redact_record(written)
+    if redactor is not None and not is_header(written):
+        written = redactor.record(written)
     if at is not None:
         written["at"] = at
     text = json.dumps(written, ensure_ascii=False, separators=(", ", ": "))
@@ -142,6 +142,7 @@ class Recorder:
         append: bool = False,
     ) -> None:
         self.redact = redact
+        self._redactor = Redactor() if redact else None  # one for the whole file: equal values masked alike
         self.clock = clock
         self._lock = threading.Lock()
         self._lines = 0
@@ -191,6 +192,11 @@ class Recorder:
         return self._lines
 
     @property
+    def redactor(self) -> Redactor | None:
+        """The recorder's :class:`~dialfsm._redact.Redactor` (``collisions``, ``forgotten``); ``None`` unredacted."""
+        return self._redactor
+
+    @property
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
         return self._closed
@@ -210,7 +216,7 @@ class Recorder:
         with self._lock:
             if self._closed:
                 raise RecordingError("the recorder is closed")
-            self._write(_line_of(record, self.redact, self._at()))
+            self._write(_line_of(record, self._redactor, self._at()))
 
     def _at(self) -> float | None:
         if self.clock is None:
@@ -261,7 +267,7 @@ class Recorder:
                 if not self._fresh:
                     raise RecordingError(f"cannot attach a tracker to {self._name}: it has lines but no header")
                 if not self._continues:
-                    self._write(_line_of(_header_record_of(tracker, redacted=self.redact), False, None))
+                    self._write(_line_of(_header_record_of(tracker, redacted=self.redact), None, None))
                 self._header = options
             elif dict(self._header) != options:
                 raise RecordingError(_mismatch(self._name, self._header, options))

@@ -218,8 +218,8 @@ class Redactor:
             tried += 1
             if candidate not in group.masks and candidate not in group.originals:
                 return candidate
-        self.collisions += 1  # every mask is taken: this value is written like another one (never as itself)
-        return next(c for c in group.fresh() if c != original)
+        self.collisions += 1  # every mask is taken: written as another value's mask (never an original seen)
+        return next((m for m in group.masks if m != original), None) or next(c for c in group.fresh() if c != original)
 
     def _forget(self) -> None:
         _, (mask, group_key, original) = self._masks.popitem(last=False)

@@ -9,35 +9,82 @@ numbers, keys, anywhere in the record.
   dots, dashes, slashes and parentheses allowed between them; a ``+`` before
   them or not; after a letter or not) keeps its last 4 digits; the others
   become ``0`` (the zero of their own script, so an Arabic-Indic digit stays
-  one, and a number refused for not being ASCII is refused again).  If they
-  were all ``0`` already, the first becomes ``1``, so the written number is
-  never the original.  ``+15551234567`` -> ``+00000004567``, which still
-  passes Daily's ``^\+[0-9]+$``.  An int of 5 digits or more keeps its number
-  of digits and its last 4 (``15551234567`` -> ``10000004567``: the first
-  digit is ``1``, or ``2`` where it was ``1`` and the rest ``0``), so it stays
-  as far out of any range as it was; a float, its digits likewise.
-  UUIDs (Daily's session ids) are left whole.
-* **SIP URIs** (``sip:``, ``sips:``) lose their user part (and password),
-  whatever it holds (``;``, ``?``...), and the headers after ``?``: each
-  character becomes ``*``, so the length, the scheme and the host stay
-  (``sip:bob@example.com`` -> ``sip:***@example.com``).  A URI with no ``@``
-  (no user, or one cut short in a message) is masked whole after ``sip:``.  A display name
-  before ``<sip:...>``, quoted or not, becomes ``*`` s too.
+  one, and a number refused for not being ASCII is refused again).
+  ``+15551234567`` -> ``+00000004567``, which still passes Daily's
+  ``^\+[0-9]+$``.  Another number of that length and last 4 digits in the
+  same recording gets a disambiguator in its zeroed digits, ``1`` s among
+  the ``0`` s (``+15559994567`` -> ``+10000004567``, then ``+01000004567``,
+  ``+11000004567``...; other digits only once every pattern of ``0`` and
+  ``1`` is taken).  A masked number is never the number itself (one whose
+  masked digits were all ``0`` already gets the next pattern:
+  ``+00001234`` -> ``+10001234``).  An int of 5 digits or more keeps its
+  number of digits and its last 4 (``15551234567`` -> ``10000004567``: the
+  first digit is ``1``, or ``2`` where it was ``1`` and the rest ``0``), so it
+  stays as far out of any range as it was; a float, its digits likewise (ints
+  and floats get no disambiguator: the tracker compares no number it reads as
+  one).  UUIDs (Daily's session ids) are left whole.
+* **SIP URIs** (``sip:``, ``sips:``) lose their user part (and password) and
+  the headers after ``?``: each character becomes ``*``, so the length, the
+  scheme and the host stay (``sip:bob@example.com`` -> ``sip:***@example.com``).
+  Another user of that length on that host gets a disambiguator: the
+  characters of :data:`SIP_MASKS` (``*~!-_.``, all valid in a SIP user)
+  counting in base 6 (``sip:1001@pbx`` -> ``sip:****@pbx``, ``sip:1002@pbx``
+  -> ``sip:***~@pbx``).  A user holding ``;`` or ``?`` keeps its first one
+  (the tracker compares what comes before it, ignoring the host), what
+  follows becoming ``*`` s.  A URI with no ``@`` (no user, or one cut short
+  in a message) is masked whole after ``sip:``.  A display name before
+  ``<sip:...>``, quoted or not, becomes ``*`` s too.
 * **Keys pressed** (``tones``, ``tone``) become ``0`` where they are keys
   (what is no key stays); an ``extension`` becomes all ``0`` s.
 * **Display names** (``userName``, ``user_name``, ``displayName``,
   ``display_name``) become as many ``*`` s.
 * **Keys** of objects are redacted like strings; two keys redacted alike are
   told apart (``" (2)"``), never merged.
-* **Kept**: identifiers (:data:`KEEP_FIELDS`: session and participant ids,
-  refs, keys, SIP call ids) when they are strings, event and call names, codes,
-  times, and the SIP endpoint of a ``dialin-ready`` event (the room's own,
+* **Identifiers** (:data:`KEEP_FIELDS`: session and participant ids, refs,
+  keys, SIP call ids, at any depth) have their numbers and SIP URIs masked
+  as above, the whole user and headers of a URI told apart as they are
+  written (an identifier is compared as a string), and nothing else: no
+  display name, so two identifiers that differ are never written alike, and
+  one written on a call's line and on its completion's is written alike.
+  UUIDs, and ids with no 5-digit run and no SIP URI, are kept whole.
+* **Kept**: event and call names, codes, times, the int key naming a call
+  (a record's ``"key"`` and ``"retry_of": {"key": ...}``: its place in the
+  journal), and the SIP endpoint of a ``dialin-ready`` event (the room's own,
   which replay tells endpoints apart by); every other field of that event is
   redacted.
 
 Every rule keeps length and character class, so a value valid for Daily stays
 valid; a call refused live carries its refusal on its own line anyway
 (``"refused": CODE``).
+
+**Equality is kept**, so a redacted recording binds and pairs on replay as
+the tracker did live.  A :class:`Redactor` (a recorder has one for its whole
+file) masks two values alike exactly when the tracker compares them equal
+(:func:`dialfsm._routing.same_destination`: numbers by their digits, SIP URIs
+by user and host, lowercased, without parameters; identifiers as strings).
+The module functions (:func:`redact_record`, :func:`redact_text`,
+:func:`redact_value`) use a fresh one per call: equality is kept within what
+one call redacts.  The limits, each one counted or said:
+
+* **Memory.**  A redactor remembers the :data:`MAX_REMEMBERED` distinct
+  values written most recently (the originals, in memory only, never
+  written); one written again after it was forgotten is masked anew and may
+  be written otherwise (:attr:`Redactor.forgotten` counts them).  A recorder
+  appending to an existing file starts with an empty memory (the originals
+  of the lines already written are gone), so a value written before and
+  after is masked alike only by chance.
+* **Room.**  A masked region holds only so many masks: 10 ** n for n masked
+  digits, 6 ** n for a SIP user of n characters (6 for one character, 1296
+  for four).  Past them, a value is written as another value's mask
+  (:attr:`Redactor.collisions` counts them): replay may merge those two.
+* **Never an original.**  A mask is never the value's own original nor that
+  of any value the redactor remembers in its group; it can be the original
+  of a value first written later (``0`` s and ``1`` s first make that
+  unlikely for real numbers).
+* Digits spread over several runs (more than two separators between digits)
+  are masked run by run, runs of fewer than 5 digits kept; display names are
+  masked with ``*`` s without a disambiguator; a value compared as a string
+  outside :data:`KEEP_FIELDS` (a ``userId``) is masked as a destination is.
 """
 
 from __future__ import annotations

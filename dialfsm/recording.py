@@ -33,14 +33,24 @@ appending to that file starts on a fresh line.
 
 Writing is serialised by a lock, so one recorder may be called from several
 threads (daily-python delivers events on its own thread) and lines are never
-interleaved.  A recorder's memory does not grow with what it writes.
+interleaved.  A recorder's memory is bounded, whatever it writes.
 
 **Redaction** (on by default; ``redact=False`` for local debugging) runs on
 exactly what is written; its rules are :mod:`dialfsm._redact`'s: numbers of 5
 digits or more keep their last 4 (``+15551234567`` -> ``+00000004567``), SIP
 users, headers and display names become ``*`` s of the same length, keys
 pressed become ``0`` s, and every value stays as valid for Daily as it was.
-Session ids, refs and the room's own ``dialin-ready`` endpoint are kept.
+One :class:`~dialfsm._redact.Redactor` serves the whole file, so two values
+the tracker compares equal are written alike and two it tells apart are
+written apart (``+15559994567`` -> ``+10000004567``, ``sip:1002@pbx`` ->
+``sip:***~@pbx`` next to ``sip:1001@pbx`` -> ``sip:****@pbx``): replay binds
+events to dial-outs and pairs completions as live.  Identifiers (session ids,
+refs) have their numbers and SIP URIs masked the same way, so a ref still
+names its call; UUIDs, call keys and the room's own ``dialin-ready`` endpoint
+are kept.  The redactor remembers the last
+:data:`~dialfsm._redact.MAX_REMEMBERED` distinct values (in memory, never
+written); a recorder appending to a file starts with an empty memory
+(:mod:`dialfsm._redact` says what that and a full masked region give).
 """
 
 from __future__ import annotations
@@ -114,7 +124,9 @@ class Recorder:
             or an open text stream (written to and flushed, never closed by the
             recorder; one not at its start, which the recorder cannot read back,
             continues what it holds: no header is written to it).
-        redact: Mask numbers, SIP users and names (:mod:`dialfsm._redact`'s rules);
+        redact: Mask numbers, SIP users and names (:mod:`dialfsm._redact`'s rules),
+            values equal for the tracker alike and others apart, over the whole
+            file (appending: from the first line this recorder writes);
             ``False`` writes inputs verbatim, for local debugging.
         clock: Gives ``"at"`` (seconds, for people; replay never reads it);
             ``None`` writes none.  It never gives ``"t"``.

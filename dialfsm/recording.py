@@ -33,14 +33,24 @@ appending to that file starts on a fresh line.
 
 Writing is serialised by a lock, so one recorder may be called from several
 threads (daily-python delivers events on its own thread) and lines are never
-interleaved.  A recorder's memory does not grow with what it writes.
+interleaved.  A recorder's memory is bounded, whatever it writes.
 
 **Redaction** (on by default; ``redact=False`` for local debugging) runs on
 exactly what is written; its rules are :mod:`dialfsm._redact`'s: numbers of 5
 digits or more keep their last 4 (``+15551234567`` -> ``+00000004567``), SIP
 users, headers and display names become ``*`` s of the same length, keys
 pressed become ``0`` s, and every value stays as valid for Daily as it was.
-Session ids, refs and the room's own ``dialin-ready`` endpoint are kept.
+One :class:`~dialfsm._redact.Redactor` serves the whole file, so two values
+the tracker compares equal are written alike and two it tells apart are
+written apart (``+15559994567`` -> ``+10000004567``, ``sip:1002@pbx`` ->
+``sip:***~@pbx`` next to ``sip:1001@pbx`` -> ``sip:****@pbx``): replay binds
+events to dial-outs and pairs completions as live.  Identifiers (session ids,
+refs) have their numbers and SIP URIs masked the same way, so a ref still
+names its call; UUIDs, call keys and the room's own ``dialin-ready`` endpoint
+are kept.  The redactor remembers the last
+:data:`~dialfsm._redact.MAX_REMEMBERED` distinct values (in memory, never
+written); a recorder appending to a file starts with an empty memory
+(:mod:`dialfsm._redact` says what that and a full masked region give).
 """
 
 from __future__ import annotations
@@ -59,7 +69,7 @@ from dialfsm._header import is_header, read_header
 from dialfsm._jsonable import to_jsonable
 from dialfsm._options import behaviour_options
 from dialfsm._parse import ParseProblem, from_daily, to_daily
-from dialfsm._redact import KEEP_FIELDS, NAME_FIELDS, TONE_FIELDS, redact_record, redact_text
+from dialfsm._redact import KEEP_FIELDS, NAME_FIELDS, TONE_FIELDS, Redactor, redact_record, redact_text
 from dialfsm._text import describe_error, short_repr
 from dialfsm._tracker import CallTracker
 
@@ -88,15 +98,15 @@ def _canonical_event(record: Mapping[str, Any], written: dict[str, Any], lost: l
     return out
 
 
-def _line_of(record: Mapping[str, Any], redact: bool, at: float | None) -> bytes:
+def _line_of(record: Mapping[str, Any], redactor: Redactor | None, at: float | None) -> bytes:
     """One record as the bytes of one line (encoded, then redacted: redaction sees exactly what is written)."""
     written, lost = to_jsonable(record)
     if lost and "event" in record and "anomaly" not in record:
         written = _canonical_event(record, written, lost)
     elif lost:
         written["lossy"] = "; ".join(lost[:3]) + ("; ..." if len(lost) > 3 else "")
-    if redact and not is_header(written):
-        written = redact_record(written)
+    if redactor is not None and not is_header(written):
+        written = redactor.record(written)
     if at is not None:
         written["at"] = at
     text = json.dumps(written, ensure_ascii=False, separators=(", ", ": "))
@@ -114,7 +124,9 @@ class Recorder:
             or an open text stream (written to and flushed, never closed by the
             recorder; one not at its start, which the recorder cannot read back,
             continues what it holds: no header is written to it).
-        redact: Mask numbers, SIP users and names (:mod:`dialfsm._redact`'s rules);
+        redact: Mask numbers, SIP users and names (:mod:`dialfsm._redact`'s rules),
+            values equal for the tracker alike and others apart, over the whole
+            file (appending: from the first line this recorder writes);
             ``False`` writes inputs verbatim, for local debugging.
         clock: Gives ``"at"`` (seconds, for people; replay never reads it);
             ``None`` writes none.  It never gives ``"t"``.
@@ -142,6 +154,7 @@ class Recorder:
         append: bool = False,
     ) -> None:
         self.redact = redact
+        self._redactor = Redactor() if redact else None  # one for the whole file: equal values masked alike
         self.clock = clock
         self._lock = threading.Lock()
         self._lines = 0
@@ -191,6 +204,11 @@ class Recorder:
         return self._lines
 
     @property
+    def redactor(self) -> Redactor | None:
+        """The recorder's :class:`~dialfsm._redact.Redactor` (``collisions``, ``forgotten``); ``None`` unredacted."""
+        return self._redactor
+
+    @property
     def closed(self) -> bool:
         """Whether :meth:`close` was called."""
         return self._closed
@@ -210,7 +228,7 @@ class Recorder:
         with self._lock:
             if self._closed:
                 raise RecordingError("the recorder is closed")
-            self._write(_line_of(record, self.redact, self._at()))
+            self._write(_line_of(record, self._redactor, self._at()))
 
     def _at(self) -> float | None:
         if self.clock is None:
@@ -261,7 +279,7 @@ class Recorder:
                 if not self._fresh:
                     raise RecordingError(f"cannot attach a tracker to {self._name}: it has lines but no header")
                 if not self._continues:
-                    self._write(_line_of(_header_record_of(tracker, redacted=self.redact), False, None))
+                    self._write(_line_of(_header_record_of(tracker, redacted=self.redact), None, None))
                 self._header = options
             elif dict(self._header) != options:
                 raise RecordingError(_mismatch(self._name, self._header, options))

@@ -242,12 +242,18 @@ def _inputs(timer: Any) -> tuple[Input, ...]:
 
 
 def _relive(core: TrackerCore, giver: Session, taker: Session) -> None:
-    """The live and finished sets follow the sessions' new states."""
+    """The live and finished sets, and the engine's models, follow the sessions' new states."""
     for session in (giver, taker):
         if session._outcome is None:
             core._live = dict(sorted({**core._live, session.index: session}.items()))
         else:
             core._live.pop(session.index, None)
+        if core._machines is not None:  # engine="transitions": a live session's model is in its (new) state
+            if session._model is not None:
+                core._machines[session.kind].remove_model(session._model)
+                session._model = None
+            if session._outcome is None:
+                core._attach_model(session)
     if giver in core._finished:
         core._finished = type(core._finished)(taker if s is giver else s for s in core._finished)
     elif taker._outcome is not None and core.finished_limit is not None and taker not in core._finished:

@@ -3,13 +3,18 @@
 A recording (:class:`~dialfsm.Recorder`) starts with one header line, an
 object with one reserved key::
 
-    {"dialfsm": {"format": "dialfsm.recording", "version": 1, "dialfsm": "0.2.0",
+    {"dialfsm": {"format": "dialfsm.recording", "version": 2, "dialfsm": "0.2.0",
                  "times": "given", "redacted": true,
                  "options": {"max_dialouts": 2, "allow_dialout": true, "finished_limit": null,
-                             "timeouts": {"start": 20.0, "ring": 5, "stop": 10.0}, "retry": null}}}
+                             "timeouts": {"start": 20.0, "ring": 5, "stop": 10.0, "join": 30.0,
+                                          "max_call": null},
+                             "retry": null, "adopt_unknown_dialouts": "webhook"}}}
 
 * ``version``: the recording format (this module reads :data:`VERSION` and
   older); a newer one is an error, since its lines may mean something else.
+  A version-1 header (written before the options of real calls existed) means
+  ``adopt_unknown_dialouts="never"`` and no ``join`` or ``max_call`` timer
+  unless it says otherwise: what its dialfsm did, not today's defaults.
 * ``dialfsm``: the version that wrote it (for people; not checked).
 * ``options``: the tracker's behaviour options (:mod:`dialfsm._options`), from
   which replay builds its tracker.  An option this dialfsm does not know is an
@@ -51,8 +56,13 @@ __all__ = [
 HEADER_KEY: Final = "dialfsm"
 #: The ``format`` of a recording's header.
 FORMAT: Final = "dialfsm.recording"
-#: The recording format version this dialfsm writes and the newest it reads.
-VERSION: Final = 1
+#: The recording format version this dialfsm writes and the newest it reads.  Version 2 added the
+#: options of real calls (``adopt_unknown_dialouts``, ``Timeouts.join`` and ``max_call``).
+VERSION: Final = 2
+#: What a version-1 header means by the options it could not know: the behaviour of the dialfsm
+#: that wrote it (no adoption, no join or call timer), not this version's defaults.
+_V1_MEANING: Final[Mapping[str, Any]] = {"adopt_unknown_dialouts": "never"}
+_V1_TIMEOUTS_MEANING: Final[Mapping[str, Any]] = {"join": None, "max_call": None}
 #: What ``"t"`` on a line means in this format: the time the bot gave the input, present only then.
 TIMES: Final = "given"
 
@@ -100,6 +110,15 @@ def header_record(tracker: object, *, redacted: bool) -> dict[str, Any]:
     return {HEADER_KEY: header.to_json()}
 
 
+def _as_version_1_meant(options: dict[str, Any]) -> dict[str, Any]:
+    """A version-1 header's options with the ones it could not name as its dialfsm behaved."""
+    meant = {**_V1_MEANING, **options}
+    timeouts = meant.get("timeouts")
+    if isinstance(timeouts, dict):
+        meant["timeouts"] = {**_V1_TIMEOUTS_MEANING, **timeouts}
+    return meant
+
+
 def is_header(record: object) -> bool:
     """Whether a decoded line is meant as a header (an object with the reserved key)."""
     return isinstance(record, dict) and HEADER_KEY in record
@@ -133,6 +152,8 @@ def read_header(record: object, tracker_class: type) -> Header:
         raise HeaderError(f"the header's redacted must be a bool or null, got {short_repr(redacted)}")
     if not isinstance(options, dict):
         raise HeaderError(f"the header's options must be an object, got {short_repr(options)}")
+    if version == 1:
+        options = _as_version_1_meant(options)
     try:
         tracker_options(tracker_class, options)
     except OptionsError as exc:

@@ -283,7 +283,7 @@ def _header(**over: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("header", "says"),
     [
-        (_header(version=2), "newer than this dialfsm reads"),
+        (_header(version=3), "newer than this dialfsm reads"),
         (_header(version="1"), "version must be an int"),
         (_header(options={"max_dialouts": 0}), "max_dialouts"),
         (_header(options={"teleport": True}), "unknown option 'teleport'"),
@@ -376,3 +376,26 @@ def test_adopt_unknown_dialouts_is_recorded_and_can_be_overridden(tmp_path: Path
     report = _json(["replay", str(path), "--json", "--adopt-unknown-dialouts", "never"])
     assert report["sessions"] == []
     assert [a["code"] for a in report["anomalies"]] == ["UNKNOWN_SESSION"]
+
+
+def test_a_version_1_header_means_what_its_dialfsm_did(tmp_path: Path) -> None:
+    """Review D6: options a version-1 header could not name are its dialfsm's behaviour, not today's defaults."""
+    options = {"max_dialouts": 1, "allow_dialout": True, "finished_limit": None, "retry": None}
+    options["timeouts"] = {"start": 20.0, "ring": 60.0, "stop": 10.0}
+    body = {"format": "dialfsm.recording", "version": 1, "dialfsm": "0.2.0", "times": "given", "options": options}
+    lines = [
+        json.dumps({"dialfsm": body}),
+        json.dumps({"event": "dialout.connected", "data": {"session_id": "elsewhere"}, "t": 0.0}),
+        json.dumps({"event": "dialin-connected", "data": {"sessionId": "caller"}, "t": 1.0}),
+        json.dumps({"t": 100.0}),
+    ]
+    path = tmp_path / "v1.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    report = _json(["replay", str(path), "--json"])
+    assert report["options"]["adopt_unknown_dialouts"] == "never"
+    assert report["options"]["timeouts"]["join"] is None
+    assert [(s["kind"], s["state"]) for s in report["sessions"]] == [("dialin", "connected")]  # no join timeout
+    assert [a["code"] for a in report["anomalies"]] == ["UNKNOWN_SESSION"]  # not adopted
+    tracker = CallTracker(timeouts=Timeouts(join=None, max_call=None), adopt_unknown_dialouts="never")
+    with Recorder(path, append=True) as recorder:
+        recorder.attach(tracker)  # the header, as meant, matches this tracker's options

@@ -380,7 +380,7 @@ def test_adopt_unknown_dialouts_is_recorded_and_can_be_overridden(tmp_path: Path
 
 def test_a_version_1_header_means_what_its_dialfsm_did(tmp_path: Path) -> None:
     """Review D6: options a version-1 header could not name are its dialfsm's behaviour, not today's defaults."""
-    options = {"max_dialouts": 1, "allow_dialout": True, "finished_limit": None, "retry": None}
+    options: dict[str, Any] = {"max_dialouts": 1, "allow_dialout": True, "finished_limit": None, "retry": None}
     options["timeouts"] = {"start": 20.0, "ring": 60.0, "stop": 10.0}
     body = {"format": "dialfsm.recording", "version": 1, "dialfsm": "0.2.0", "times": "given", "options": options}
     lines = [

@@ -537,8 +537,10 @@ def _s_attempts(core: TrackerCore, session: Session) -> Iterator[str]:
         yield f"attempt {session.attempt!r}"
     previous, following = session.previous, session.next_attempt
     if previous is not None:
-        if previous._owner is not core or previous.kind is not SessionKind.DIALOUT or previous._outcome is None:
-            yield "retries no finished dial-out of this tracker"
+        # A retry follows a finished attempt when it is placed; a start completion settling a guess
+        # may revive that attempt later (the call that ended was another's), and the link stays.
+        if previous._owner is not core or previous.kind is not SessionKind.DIALOUT:
+            yield "retries no dial-out of this tracker"
         elif previous.next_attempt is None or previous.next_attempt.previous is not previous:
             yield "its previous attempt links to no retry of its own"  # retried twice: it links to the latest
         elif session.attempt != previous.attempt + 1:

@@ -332,8 +332,14 @@ def _volume(value: object) -> float | None:
 
 
 def _participant_id(event: str, raw: object) -> str:
-    data = _object(event, raw)
+    data = raw if type(raw) is dict and "payload" not in raw else _object(event, raw)
     inner = data.get("participant")
+    if type(inner) is dict:  # the common shape, fast: {"participant": {"session_id" or "id": ...}}
+        pid = inner.get("session_id")
+        if pid is None and "sessionId" not in inner:
+            pid = inner.get("id")
+        if type(pid) is str and 0 < len(pid) <= MAX_ID_LENGTH:
+            return pid
     source: Mapping[str, object] = inner if isinstance(inner, Mapping) else data
     pid = _id(source, event, "participant session id", "session_id", "sessionId", "id", required=True)
     assert pid is not None

@@ -15,7 +15,10 @@ byte-order mark before the first line is skipped):
   or ``"key"`` (an int) names the call; ``"refused": CODE`` says it was refused
   live, and replay refuses it the same way; a ``start_dialout`` may carry
   ``"retry_of"`` (the failed attempt's session id or start ``ref``, or
-  ``{"key": ...}``);
+  ``{"key": ...}``); ``"unguarded": true``: a call the bot made on its SDK
+  directly, replayed through ``observe_call`` (never refused; a ``"refused"``
+  code is journaled as ``UNGUARDED_CALL``); a ``stop_dialout`` may name its
+  session ``{"key": ...}`` (its start's key, before Daily named the call);
 * a completion: ``{"completion": CALL, "session_id": str | null, "error": null | str}``,
   paired with its call by ``"ref"`` or ``"key"`` (``"key": null``: with no call);
   without either, with the oldest call of its kind still waiting;
@@ -50,13 +53,23 @@ from typing import IO, Any, Final
 
 import attrs
 
-from dialfsm._errors import CallRefused, RefusalCode, ReplayError
+from dialfsm._errors import CallRefused, ErrorCode, RefusalCode, ReplayError
 from dialfsm._header import Header, is_header, read_header
 from dialfsm._inputs import CallCompleted, CallKey, Ref
 from dialfsm._options import behaviour_options, merge_options, tracker_options
 from dialfsm._policy import RetryDialout, StopCall
 from dialfsm._session import JournalEntry, Session
-from dialfsm._table import AnomalyCode, Disposition, Input, InputKind
+from dialfsm._table import (
+    AnomalyCode,
+    DialinState,
+    DialoutState,
+    Disposition,
+    Input,
+    InputKind,
+    Origin,
+    Outcome,
+    SessionKind,
+)
 from dialfsm._text import short_repr
 from dialfsm._tracker import CallTracker
 from dialfsm._version import VERSION as DIALFSM_VERSION
@@ -115,6 +128,9 @@ class _Problems:
         self.codes: dict[str, int] = {}
 
     def __call__(self, entry: JournalEntry) -> None:
+        disposition = entry[3]  # entry.disposition, by index: one call per input
+        if disposition is not _REFUSED_D and disposition is not _ANOMALY_D:
+            return
         row = _problem_row(entry)
         if row is None:
             return
@@ -138,6 +154,8 @@ class _Extras:
         self.sessions: dict[int, dict[str, Any]] = {}
 
     def __call__(self, entry: JournalEntry) -> None:
+        if entry[11] is None and entry[3] is not _RECORDED_D:  # one step that recorded nothing: the common entry
+            return
         for step in entry.steps:
             if step.disposition is not Disposition.RECORDED or step.session is None:
                 continue
@@ -153,6 +171,22 @@ class _Extras:
         if len(self.sessions) > 2 * len(tracker) + 64:
             kept = {s.index for s in tracker}
             self.sessions = {i: e for i, e in self.sessions.items() if i in kept}
+
+
+class _Watch:
+    """The one entry listener of a replay: most entries (a step that moved one session) concern neither part."""
+
+    __slots__ = ("extras", "problems")
+
+    def __init__(self, problems: _Problems, extras: _Extras) -> None:
+        self.problems, self.extras = problems, extras
+
+    def __call__(self, entry: JournalEntry) -> None:
+        disposition = entry[3]  # by index, not by name: one call per input
+        if entry[11] is None and disposition is _TRANSITION_D:
+            return
+        self.problems(entry)
+        self.extras(entry)
 
 
 class Starts:
@@ -244,6 +278,12 @@ class ReplayResult:
         return self.inputs == 0
 
 
+_REFUSED_D: Final = Disposition.REFUSED
+_ANOMALY_D: Final = Disposition.ANOMALY
+_RECORDED_D: Final = Disposition.RECORDED
+_TRANSITION_D: Final = Disposition.TRANSITION
+
+
 def _problem_row(entry: JournalEntry) -> dict[str, Any] | None:
     if entry.disposition is Disposition.REFUSED:
         return {"line": entry.line, "call": entry.name, "code": entry.code, "message": entry.message}
@@ -265,35 +305,48 @@ def _counted(count: int, last: list[str] | tuple[str, ...]) -> dict[str, Any]:
 
 
 def _session_report(session: Session, extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    # One per session of a replay's report (40,000 for a day of short calls): the fields read
+    # directly, each enum's value looked up in a dict (an Enum's .value is a slow descriptor).
     if extra is None:  # the tracker's own (it kept every warning and tone, or none)
         warnings, dtmf = _counted(len(session.warnings), session.warnings), _counted(len(session.dtmf), session.dtmf)
     else:
         warnings, dtmf = _counted(*extra["warnings"]), _counted(*extra["dtmf"])
+    value = _ENUM_VALUE
+    outcome, code, previous = session._outcome, session._error_code, session.previous
+    source = session._get("transferred_from")
     return {
-        "kind": session.kind.value,
-        "session_id": session.session_id,
-        "state": session.state.value,
-        "outcome": None if session.outcome is None else session.outcome.value,
-        "states": [state.value for state in session.states],
-        "error_code": None if session.error_code is None else session.error_code.value,
-        "error": session.error,
+        "kind": value[session.kind],
+        "session_id": session._session_id,
+        "state": value[session._state],
+        "outcome": None if outcome is None else value[outcome],
+        "states": [value[state] for state in session._states],
+        "error_code": None if code is None else value[code],
+        "error": session._error,
         "attempt": session.attempt,
-        "retry_of": None if session.previous is None else session.previous.index,
+        "retry_of": None if previous is None else previous.index,
         "index": session.index,
-        "origin": session.origin.value,
-        "started_at": session.started_at,
-        "answered_at": session.answered_at,
-        "ended_at": session.ended_at,
+        "origin": value[session._origin],
+        "started_at": session._started_at,
+        "answered_at": session._answered_at,
+        "ended_at": session._ended_at,
         "duration": session.duration,
         "talk_time": session.talk_time,
         "destination": session.destination,
         "caller_id": session.caller_id,
-        "room": session.room,
-        "transferred_from": None if session.transferred_from is None else session.transferred_from.index,
+        "room": session._get("room"),
+        "transferred_from": None if source is None else source.index,
         "retry_pending": session.retry_pending,
         "warnings": warnings,
         "dtmf": dtmf,
     }
+
+
+#: Every enum member a report writes, and its value.
+_ENUM_VALUE: Final[Mapping[object, str]] = {
+    member: member.value
+    for enum_class in (SessionKind, DialoutState, DialinState, Outcome, ErrorCode, Origin)
+    for member in enum_class
+}
 
 
 def _report(tracker: CallTracker, inputs: int | None, problems: _Problems, extras: _Extras | None) -> dict[str, Any]:
@@ -360,12 +413,24 @@ def _decode(raw: bytes | str | LongLine, max_bytes: int) -> object:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             return _Why(f"line is not UTF-8: {exc.reason}")
-    if not raw.strip():
-        return None
     try:
-        return json.loads(raw)
+        if raw[:1] == "{":  # a record, as every writer writes it: the C scanner alone (json.loads adds regexes)
+            try:
+                value, end = _scan(raw, 0)
+            except (StopIteration, ValueError):
+                pass  # json.loads below says what is wrong
+            else:
+                if end == len(raw) or raw[end:].isspace():
+                    return value
+        return _loads(raw)
     except (ValueError, RecursionError) as exc:
+        if not raw.strip():  # a blank line (found only once JSON failed: the common line pays nothing)
+            return None
         return _Why(f"line is not JSON: {short_repr(str(exc), 80)}")
+
+
+_loads: Final = json.loads
+_scan: Final = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # the C scanner json.loads runs
 
 
 @attrs.frozen
@@ -389,6 +454,8 @@ def feed_record(tracker: CallTracker, record: object, *, starts: Starts | None =
     if not isinstance(record, dict):
         return _malformed(tracker, f"line is not a JSON object: {short_repr(record)}")
     t = record.get("t")
+    if "event" in record and (t is None or (type(t) is float and t - t == 0.0)) and _EVENT_LINE.issuperset(record):
+        return tracker.handle(record["event"], record.get("data"), t=t)  # the common line: the checks below pass
     if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not _finite(t)):
         return _malformed(tracker, f"'t' must be a finite number, got {short_repr(t)}")
     tf = None if t is None else float(t)
@@ -406,6 +473,10 @@ def feed_record(tracker: CallTracker, record: object, *, starts: Starts | None =
     if kinds[0] in ("call", "withdraw"):
         return (_feed_call if kinds[0] == "call" else _feed_withdraw)(tracker, record, tf, starts or Starts())
     return _FEEDERS[kinds[0]](tracker, record, tf)
+
+
+#: The keys of an event line and nothing else (the common line).
+_EVENT_LINE: Final = frozenset({"event", "data", "t"})
 
 
 def _feed_anomaly(tracker: CallTracker, record: Mapping[str, Any], kinds: list[str], t: float | None) -> JournalEntry:
@@ -488,7 +559,7 @@ def _feed_call(tracker: CallTracker, record: Mapping[str, Any], t: float | None,
         argument = starts.find(argument) or argument
     session: Session | None = None
     if record.get("unguarded") is True:  # the bot's own SDK call, past the guards: never refused
-        session = tracker.observe_call(call, argument, ref=ref, t=t, retry_of=retry_of)  # type: ignore[arg-type]
+        session = tracker.observe_call(call, argument, ref=ref, t=t, retry_of=retry_of, refused=code)  # type: ignore[arg-type]
     else:
         with contextlib.suppress(CallRefused):  # journaled by the tracker as REFUSED
             session = tracker.place(call, argument, ref=ref, t=t, retry_of=retry_of, refused=code)[0]  # type: ignore[arg-type]
@@ -642,8 +713,8 @@ def _run(
 ) -> ReplayResult:
     problems, extras, starts = _Problems(problem_limit), _Extras(), Starts()
     inputs = 0
-    tracker.add_entry_listener(problems)
-    tracker.add_entry_listener(extras)
+    watch = _Watch(problems, extras)
+    tracker.add_entry_listener(watch)
     try:
         for number, raw in head:
             tracker.line = number
@@ -657,8 +728,7 @@ def _run(
             inputs += _feed_line(tracker, raw, max_line_bytes, starts)
     finally:
         tracker.line = None
-        tracker.remove_entry_listener(problems)
-        tracker.remove_entry_listener(extras)
+        tracker.remove_entry_listener(watch)
     return ReplayResult(tracker, inputs, problems=problems, extras=extras, header=header, notes=notes)
 
 

@@ -527,6 +527,7 @@ class CallTracker(TrackerCore):
         ref: Ref | None = None,
         t: float | None = None,
         retry_of: Session | Ref | None = None,
+        refused: RefusalCode | None = None,
     ) -> Session | None:
         """Journal a call the bot made on its SDK directly, past dialfsm's guards.  Never raises.
 
@@ -539,6 +540,9 @@ class CallTracker(TrackerCore):
         completion and Daily's events have a session; another call waits for its
         completion on the session it names, without moving it.
 
+        ``refused`` (replay): the guards refused it with this code when it was recorded,
+        whatever they say now (a name it was given may be free again on replay).
+
         Returns:
             The session the call acts on (a start's new one), or ``None`` if it names none.
 
@@ -550,10 +554,11 @@ class CallTracker(TrackerCore):
                 if t is not None:
                     clock(self, t)
             outcome = guard(self, call, argument, ref, retry_of)
+            if refused is not None and (not isinstance(outcome, CallRefused) or outcome.code is not refused):
+                outcome = CallRefused(refused, f"refused when it was recorded ({refused.value})", call=spec.name)
             key = self._seq  # what names the call in a recording
             if self._input_listeners:
-                line = call_record(spec, argument, ref, retry_of, outcome, key)
-                line.pop("refused", None)
+                line = call_record(spec, argument, ref, retry_of, outcome, key)  # a refusal says its code
                 kept = ref  # the name it is registered under: accept_unguarded drops one a waiting call holds
                 if isinstance(outcome, CallRefused) and not (
                     isinstance(ref, (str, CallKey)) and not self._pending.ref_waiting(ref)

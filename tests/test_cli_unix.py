@@ -134,18 +134,37 @@ def test_the_json_report_shows_them_too(tmp_path: Path) -> None:
 def _big(tmp_path: Path) -> Path:
     path = tmp_path / "big.jsonl"
     line = json.dumps({"event": "dialin-connected", "data": {"sessionId": "x"}})
-    path.write_text((line + "\n") * 3000)
+    path.write_text((line + "\n") * 30000)
     return path
 
 
-def test_a_closed_pipe_ends_quietly_with_status_1(tmp_path: Path) -> None:
-    """`| head -1`: no message, exit status 1 (Python's documented SIGPIPE recipe)."""
-    for flags, head in (("", "head -1"), ("--json", "head -c 20"), ("--mermaid", "head -1")):
-        done = _shell(
-            f"{PYTHON} -m dialfsm replay {flags} {_big(tmp_path)} | {head}; s=${{PIPESTATUS[0]}}; echo; echo status=$s"
-        )
+@pytest.mark.parametrize("unbuffered", ["PYTHONUNBUFFERED=1", "PYTHONUNBUFFERED="], ids=["unbuffered", "buffered"])
+def test_a_closed_pipe_ends_quietly_with_status_1(tmp_path: Path, unbuffered: str) -> None:
+    """`| head -1`: no message, exit status 1 (Python's documented SIGPIPE recipe).
+
+    Every output here is megabytes long (every problem kept), far more than a pipe and
+    ``head`` absorb, so the writer certainly meets the closed pipe; and unbuffered
+    (``python -u``), where a write the closing reader cut short used to pass unnoticed.
+    """
+    log = _big(tmp_path)
+    for flags, head in (
+        ("--all-problems", "head -1"),
+        ("--json --all-problems", "head -c 20"),
+        ("--mermaid", "head -1"),
+    ):
+        status = "s=${PIPESTATUS[0]}; echo; echo status=$s"
+        command = f"{unbuffered} {PYTHON} -m dialfsm replay {flags} {log} | {head}; {status}"
+        done = _shell(command)
         assert done.stdout.strip().endswith("status=1"), (flags, done.stdout[-200:])
         assert done.stderr == ""
+
+
+def test_a_long_output_is_written_whole_even_unbuffered(tmp_path: Path) -> None:
+    """The --json report of a big log, through a slow pipe and `python -u`: every byte arrives."""
+    log = _big(tmp_path)
+    command = f"PYTHONUNBUFFERED=1 {PYTHON} -m dialfsm replay --json --all-problems {log} | (sleep 0.2; cat)"
+    report = json.loads(_shell(command).stdout)
+    assert report["totals"]["anomalies"] == len(report["anomalies"]) == 29_999
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="no /dev/full on this system")

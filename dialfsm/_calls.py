@@ -165,7 +165,10 @@ class PendingCalls:
             return pending if pending is not None and pending.call is call else None
         if session is None:
             return next(iter(self._queues[call]), None)
-        return next((p for p in self._by_session.get(session, ()) if p.call is call), None)
+        for pending in self._by_session.get(session, ()):  # a loop, not next(genexpr): one per completion
+            if pending.call is call:
+                return pending
+        return None
 
     def complete(self, pending: PendingCall) -> None:
         """``pending`` paired with its completion: it waits no more, and nothing of it stays behind."""

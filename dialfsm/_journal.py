@@ -74,6 +74,7 @@ __all__ = [
     "STATE_OF",
     "JournalItems",
     "JournalRow",
+    "check_atom_fields",
     "copy_items",
     "encode",
 ]
@@ -107,10 +108,17 @@ def _atom_fields(cls: type[Any]) -> type[Any]:
     return cls
 
 
-#: The classes whose field values a row keeps: every Daily event, and the bot's stop.
-ATOM_CLASSES: Final[tuple[type[Any], ...]] = tuple(
-    _atom_fields(cls) for cls in (*typing.get_args(DailyEvent), StopDialout)
-)
+#: The classes whose field values a row keeps: every Daily event, and the bot's stop.  Each must have
+#: atom fields only (``check_atom_fields``, run by ``tests/test_journal.py``, not at import: it
+#: evaluates every annotation, which costs start-up time).
+ATOM_CLASSES: Final[tuple[type[Any], ...]] = (*typing.get_args(DailyEvent), StopDialout)
+
+
+def check_atom_fields() -> None:
+    """Raise ``TypeError`` unless every class of :data:`ATOM_CLASSES` has atom fields only."""
+    for cls in ATOM_CLASSES:
+        _atom_fields(cls)
+
 
 #: Each input's value, looked up without Enum's slow ``.value`` descriptor.
 _VALUE: Final[Mapping[Input, str]] = {i: i.value for i in Input}

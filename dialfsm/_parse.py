@@ -32,7 +32,6 @@ records (``UNKNOWN_EVENT`` or ``MALFORMED_INPUT``); nothing else escapes.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Mapping
 from typing import Final
@@ -221,6 +220,8 @@ def _details(data: Mapping[str, object], event: str) -> tuple[str | None, str | 
     if not isinstance(details, Mapping):  # none, or not an object: informative only, left out
         return None, None
     try:
+        import json  # noqa: PLC0415  (only an error with details needs it: not loaded at import)
+
         text = json.dumps(details, sort_keys=True, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError, RecursionError):
         return None, None  # not JSON: left out, the error itself still applies
@@ -458,6 +459,8 @@ def to_daily(event: DailyEvent) -> dict[str, object]:
         if field.name == "info":  # (destination, user_id, caller_id, room): daily-js's own keys
             payload.update({key: v for key, v in zip(_INFO_NAMES, value, strict=True) if v is not None})
         elif field.name == "details":
+            import json  # noqa: PLC0415  (rare: not loaded at import)
+
             payload["details"] = json.loads(value)
         else:
             payload[_CAMEL.get(field.name, field.name)] = value

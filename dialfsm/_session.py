@@ -8,7 +8,6 @@ for reading.  Entries are rebuilt from the rows the journal keeps
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from typing import Any, Final, NamedTuple
 
@@ -298,6 +297,8 @@ class Session:
     def error_details(self) -> dict[str, Any] | None:
         """The last error event's ``details`` (``destination``, ``sipHeaders``...), as Daily sent them."""
         text = self._get("details")
+        import json  # noqa: PLC0415  (a property few read: json is not loaded at import)
+
         return None if text is None else json.loads(text)
 
     @property

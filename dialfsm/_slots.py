@@ -91,6 +91,22 @@ def fields_maker(cls: type[Any]) -> Callable[[tuple[Any, ...]], object]:
 
         return make_three
 
+    if len(setters) == 4:  # a completion (call, session id, error, ref): unrolled
+        first, second, third, fourth = setters
+        defaults4 = tuple(f.default for f in attrs.fields(cls))
+
+        def make_four(values: tuple[Any, ...]) -> object:
+            if len(values) < 4:  # a row kept before the last fields existed
+                values = values + defaults4[len(values) :]
+            obj = new(cls)
+            first(obj, values[0])
+            second(obj, values[1])
+            third(obj, values[2])
+            fourth(obj, values[3])
+            return obj
+
+        return make_four
+
     defaults = tuple(f.default for f in attrs.fields(cls))
 
     def make(values: tuple[Any, ...]) -> object:

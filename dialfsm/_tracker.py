@@ -50,8 +50,7 @@ from dialfsm._records import call_record, completion_record, withdraw_record
 from dialfsm._routing import ROUTES
 from dialfsm._session import JournalEntry, Session, entries, entry_of
 from dialfsm._settings import DialoutSettings, DtmfSettings, SipCallTransferSettings, SipReferSettings
-from dialfsm._snapshot import restore as _restore_snapshot
-from dialfsm._snapshot import snapshot as _take_snapshot
+from dialfsm._slots import fields_maker
 from dialfsm._step import clock, extra, fire_due, record
 from dialfsm._table import AnomalyCode, Disposition, Input
 from dialfsm._text import describe_error, plain_str, short_repr, type_name
@@ -59,6 +58,9 @@ from dialfsm._timers import TimerHeap
 
 __all__ = ["CallTracker", "JournalEntry", "Session"]
 
+#: ``CallCompleted(call=..., session_id=..., error=..., ref=...)`` from its fields in order (dialfsm._slots).
+_COMPLETED: Final[Callable[[tuple[Any, ...]], CallCompleted]] = fields_maker(CallCompleted)  # type: ignore[assignment]
+_START_DIALOUT: Final = Input.START_DIALOUT
 _ANOMALY: Final = Disposition.ANOMALY
 _REFUSED: Final = Disposition.REFUSED
 _JOURNALED: Final = Disposition.JOURNALED
@@ -632,7 +634,7 @@ class CallTracker(TrackerCore):
             t: When it happened, for the journal.
 
         """
-        completion = CallCompleted(call=Input.START_DIALOUT, session_id=session_id, error=error, ref=ref)
+        completion = _COMPLETED((_START_DIALOUT, session_id, error, ref))  # CallCompleted(...), through its slots
         return self.complete(completion, session=session, t=t)
 
     def stop_completed(
@@ -724,7 +726,9 @@ class CallTracker(TrackerCore):
         Carries every session, pending call, timer, queued effect and the journal
         position; not the journal's entries, histories or listeners.
         """
-        return _take_snapshot(self)
+        from dialfsm._snapshot import snapshot  # noqa: PLC0415  (cold: loaded when first used)
+
+        return snapshot(self)
 
     @classmethod
     def restore(cls, data: object) -> CallTracker:
@@ -735,7 +739,9 @@ class CallTracker(TrackerCore):
                 no tracker is returned half-restored.
 
         """
-        return _restore_snapshot(data, cls)
+        from dialfsm._snapshot import restore  # noqa: PLC0415  (cold: loaded when first used)
+
+        return restore(data, cls)
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle every field but the ``transitions`` Machines (rebuilt, with their models, when loaded)."""

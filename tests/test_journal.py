@@ -329,3 +329,39 @@ def test_reads_survive_a_writer_running_while_a_finalizer_lets_go_of_the_gil() -
         writer.join()
     gc.collect()
     assert errors == []
+
+
+def test_every_class_a_row_keeps_has_atom_fields_only() -> None:
+    """The check that was made at import (it costs start-up time): a row of these stays untracked by the GC."""
+    from dialfsm._journal import check_atom_fields
+
+    check_atom_fields()
+
+    import attrs
+
+    @attrs.frozen
+    class Leaky:
+        payload: dict[str, object]
+
+    from dialfsm import _journal
+
+    saved = _journal.ATOM_CLASSES
+    _journal.ATOM_CLASSES = (*saved, Leaky)  # type: ignore[misc]
+    try:
+        with pytest.raises(TypeError, match="not an atom field"):
+            check_atom_fields()
+    finally:
+        _journal.ATOM_CLASSES = saved  # type: ignore[misc]
+
+
+def test_importing_the_tracker_loads_no_cold_module() -> None:
+    """``import dialfsm`` (and ``CallTracker``) loads neither diagrams, timelines, replay, snapshots nor json."""
+    import subprocess
+    import sys
+
+    cold = ["dialfsm.diagrams", "dialfsm.timeline", "dialfsm._replay", "dialfsm._snapshot", "dialfsm._invariants"]
+    cold += ["dialfsm._cli", "dialfsm._paths", "dialfsm._coverage", "dialfsm.recording", "json"]
+    for statement in ("import dialfsm", "from dialfsm import CallTracker"):
+        code = f"import sys; {statement}; print(sorted(m for m in {cold!r} if m in sys.modules))"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+        assert out.strip() == "[]", (statement, out)

@@ -1057,3 +1057,35 @@ def test_settings_shaped_junk_parses_or_raises_invalid_settings(parse: Parser, r
 def test_junk_dialout_instances_parse_or_raise_invalid_settings(settings: DialoutSettings) -> None:
     """A DialoutSettings built directly with junk in every field parses or raises InvalidSettings."""
     parses_or_refuses(parse_dialout_settings, settings)
+
+
+@given(
+    key=st.sampled_from(["phoneNumber", "sipUri"]),
+    value=st.one_of(
+        st.from_regex(r"\+[0-9]{1,15}", fullmatch=True),
+        st.from_regex(r"sip:[a-z0-9.]{0,12}@[a-z.]{1,12}", fullmatch=True),
+        st.text(max_size=20),
+        st.integers(),
+        st.none(),
+        st.just("+" + "1" * 3000),
+        st.just("sip:" + "a" * 3000),
+        st.just("+١٢٣٤٥"),
+    ),
+)
+def test_the_one_destination_fast_path_parses_as_the_full_path(key: str, value: object) -> None:
+    """``{"phoneNumber": ...}`` alone takes a fast path: the same settings, or the same refusal, as the full parse."""
+    import types
+
+    from dialfsm.exceptions import InvalidSettings
+
+    def outcome(raw: object) -> object:
+        try:
+            return parse_dialout_settings(raw)
+        except InvalidSettings as refusal:
+            return ("refused", str(refusal))
+
+    fast = outcome({key: value})
+    full = outcome(types.MappingProxyType({key: value}))  # a Mapping, not a dict: the full parse
+    assert fast == full
+    if not isinstance(fast, tuple):
+        assert hash(fast) == hash(full)

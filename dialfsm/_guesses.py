@@ -125,12 +125,34 @@ def release(core: TrackerCore, giver: Session) -> Session:
     source = next(iter(core._awaiting_legs.values()), None)
     holder = new_session(core, SessionKind.DIALOUT, origin=Origin.ADOPTED if source is None else Origin.TRANSFER)
     holder._started_at = _first_t(giver)
+    _enter_as_guessed(giver, holder)
     if source is not None:
         extra(holder)["transferred_from"] = source
         extra(source)["transferred_to"] = holder
         leg_expected(core, source, -1)
     move_call(core, giver, holder)
     return holder
+
+
+def _enter_as_guessed(giver: Session, holder: Session) -> None:
+    """A new ``holder`` enters the state the call was in when the guess took it, if its moves start there.
+
+    The call's moves since the guess go to ``holder``: one the table allows from ``idle`` (an
+    event that adopts, ``dialout-connected``) starts from there; one it does not (the bot's
+    ``stop_dialout``: ``connecting -> stopping``) starts from the state the guess found.
+    """
+    states = _mark_of(giver)[1]
+    if len(giver._states) > states and (DialoutState.IDLE, giver._states[states]) not in _FROM_IDLE:
+        holder._states.append(giver._states[states - 1])
+        holder._state = holder._states[-1]
+
+
+#: The dial-out transitions the table allows from ``idle`` (how a call tracked from its events begins).
+_FROM_IDLE: Final = frozenset(
+    (row.source, row.dest)
+    for row in TABLES[SessionKind.DIALOUT].rows
+    if row.source is DialoutState.IDLE and row.dest is not None and row.dest is not DialoutState.IDLE
+)
 
 
 def _first_t(session: Session) -> float | None:

@@ -32,6 +32,7 @@ from dialfsm import (
     DialinState,
     DialoutState,
     ErrorCode,
+    Input,
     Origin,
     Outcome,
     RetryDialout,
@@ -540,3 +541,19 @@ def test_forgotten_transfer_sources_leave_no_leg_awaited_and_the_snapshot_restor
         assert leg.transferred_from is each.get("in-2")
         each.handle("on_dialout_connected", {"sessionId": "next"}, t=41.0)
         assert each.get("next") is None  # no transfer awaits a leg any more: not adopted (an SDK event)
+
+
+def test_a_guess_undone_after_the_bot_stopped_the_call_hands_over_a_valid_history() -> None:
+    """Fuzzing: the bot stopped the call a guess gave it; its own start names another: the stop goes with the call."""
+    tracker = CallTracker(adopt_unknown_dialouts="never", timeouts=None)
+    session = tracker.start_dialout({"phoneNumber": PHONE}, t=0.0)
+    tracker.handle("dialout-warning", {"sessionId": SID2}, t=1.0)  # rule 4: the only call waiting, a guess
+    tracker.observe_call(Input.STOP_DIALOUT, session, t=1.5)  # the bot hangs up the call it was given
+    tracker.start_completed(session, session_id=SID, t=2.0)  # its own call is another
+    other = tracker.sessions[1]
+    assert [s.value for s in session.states] == ["idle", "connecting"]
+    assert (other.session_id, [s.value for s in other.states]) == (SID2, ["idle", "connecting", "stopping"])
+    assert other.origin.value == "adopted"
+    from dialfsm._invariants import problems
+
+    assert problems(tracker) == []

@@ -634,6 +634,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with contextlib.suppress(AttributeError, ValueError):
         sys.stdout.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     args = build_parser().parse_args(argv)
+    thresholds = gc.get_threshold()
     try:
         status: int = args.func(args)
         sys.stdout.flush()
@@ -644,4 +645,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(args.command, f"cannot write the output: {exc.strerror or type(exc).__name__}")
         _quiet_stdout()
         return 2
+    finally:  # a batch run's collector settings end with it (main() also runs in-process: tests, scripts)
+        gc.set_threshold(*thresholds)
+        gc.unfreeze()
     return status

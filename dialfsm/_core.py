@@ -196,7 +196,14 @@ class TrackerCore:
                 self._listener_failed(exc)
 
     def _notify_entry(self, entry: JournalEntry) -> None:
-        for listener in tuple(self._entry_listeners):
+        listeners = self._entry_listeners
+        if len(listeners) == 1:  # the common case (a replay's, a recorder's): no copy of the list
+            try:
+                listeners[0](entry)
+            except Exception as exc:  # noqa: BLE001  (a listener must not break the event path)
+                self._listener_failed(exc)
+            return
+        for listener in tuple(listeners):
             try:
                 listener(entry)
             except Exception as exc:  # noqa: BLE001  (a listener must not break the event path)

@@ -43,7 +43,6 @@ warnings and tones.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import sys
@@ -59,6 +58,7 @@ from dialfsm._inputs import CallCompleted, CallKey, Ref
 from dialfsm._options import behaviour_options, merge_options, tracker_options
 from dialfsm._policy import RetryDialout, StopCall
 from dialfsm._session import JournalEntry, Session
+from dialfsm._slots import fields_maker
 from dialfsm._table import (
     AnomalyCode,
     DialinState,
@@ -305,35 +305,34 @@ def _counted(count: int, last: list[str] | tuple[str, ...]) -> dict[str, Any]:
 
 
 def _session_report(session: Session, extra: Mapping[str, Any] | None) -> dict[str, Any]:
-    # One per session of a replay's report (40,000 for a day of short calls): the fields read
-    # directly, each enum's value looked up in a dict (an Enum's .value is a slow descriptor).
+    # One per session of a replay's report (40,000 for a day of short calls): each enum's value
+    # is looked up in a dict (an Enum's .value is a slow descriptor).
     if extra is None:  # the tracker's own (it kept every warning and tone, or none)
         warnings, dtmf = _counted(len(session.warnings), session.warnings), _counted(len(session.dtmf), session.dtmf)
     else:
         warnings, dtmf = _counted(*extra["warnings"]), _counted(*extra["dtmf"])
     value = _ENUM_VALUE
-    outcome, code, previous = session._outcome, session._error_code, session.previous
-    source = session._get("transferred_from")
+    outcome, code, previous, source = session.outcome, session.error_code, session.previous, session.transferred_from
     return {
         "kind": value[session.kind],
-        "session_id": session._session_id,
-        "state": value[session._state],
+        "session_id": session.session_id,
+        "state": value[session.state],
         "outcome": None if outcome is None else value[outcome],
-        "states": [value[state] for state in session._states],
+        "states": [value[state] for state in session.states],
         "error_code": None if code is None else value[code],
-        "error": session._error,
+        "error": session.error,
         "attempt": session.attempt,
         "retry_of": None if previous is None else previous.index,
         "index": session.index,
-        "origin": value[session._origin],
-        "started_at": session._started_at,
-        "answered_at": session._answered_at,
-        "ended_at": session._ended_at,
+        "origin": value[session.origin],
+        "started_at": session.started_at,
+        "answered_at": session.answered_at,
+        "ended_at": session.ended_at,
         "duration": session.duration,
         "talk_time": session.talk_time,
         "destination": session.destination,
         "caller_id": session.caller_id,
-        "room": session._get("room"),
+        "room": session.room,
         "transferred_from": None if source is None else source.index,
         "retry_pending": session.retry_pending,
         "warnings": warnings,
@@ -561,8 +560,10 @@ def _feed_call(tracker: CallTracker, record: Mapping[str, Any], t: float | None,
     if record.get("unguarded") is True:  # the bot's own SDK call, past the guards: never refused
         session = tracker.observe_call(call, argument, ref=ref, t=t, retry_of=retry_of, refused=code)  # type: ignore[arg-type]
     else:
-        with contextlib.suppress(CallRefused):  # journaled by the tracker as REFUSED
+        try:  # noqa: SIM105  (a plain try: contextlib.suppress costs a context manager per call line)
             session = tracker.place(call, argument, ref=ref, t=t, retry_of=retry_of, refused=code)[0]  # type: ignore[arg-type]
+        except CallRefused:
+            pass  # journaled by the tracker as REFUSED
     if session is not None and call is Input.START_DIALOUT and "key" in record:
         starts.add(record["key"], session)
     assert tracker.last_entry is not None
@@ -578,8 +579,12 @@ def _feed_completion(tracker: CallTracker, record: Mapping[str, Any], t: float |
         ref = _name(record)
     except _LineError as exc:
         return _malformed(tracker, str(exc), t)
-    completion = CallCompleted(call=call, session_id=record.get("session_id"), error=record.get("error"), ref=ref)
+    completion = _COMPLETED((call, record.get("session_id"), record.get("error"), ref))  # through its slots
     return tracker.complete(completion, t=t)
+
+
+#: ``CallCompleted(call=..., session_id=..., error=..., ref=...)`` from its fields in order (dialfsm._slots).
+_COMPLETED: Final[Callable[[tuple[Any, ...]], CallCompleted]] = fields_maker(CallCompleted)  # type: ignore[assignment]
 
 
 def _feed_withdraw(tracker: CallTracker, record: Mapping[str, Any], t: float | None, starts: Starts) -> JournalEntry:

@@ -68,46 +68,11 @@ def one_field_maker(cls: type[Any]) -> Callable[[object], Any]:
 def fields_maker(cls: type[Any]) -> Callable[[tuple[Any, ...]], object]:
     """A constructor from the field values in order: ``make(values) == cls(**dict(zip(names, values)))``."""
     setters = slot_setters(cls)
-    new = object.__new__
-    if len(setters) == 2:  # unrolled, as a loop costs more than the rest of reading an entry
-        first, second = setters
-
-        def make_two(values: tuple[Any, ...]) -> object:
-            obj = new(cls)
-            first(obj, values[0])
-            second(obj, values[1])
-            return obj
-
-        return make_two
-    if len(setters) == 3:  # most events (a dial-out's: session id, call id, info): unrolled too
-        one, two, three = setters
-
-        def make_three(values: tuple[Any, ...]) -> object:
-            obj = new(cls)
-            one(obj, values[0])
-            two(obj, values[1])
-            three(obj, values[2] if len(values) > 2 else None)  # a row kept before the third field existed
-            return obj
-
-        return make_three
-
-    if len(setters) == 4:  # a completion (call, session id, error, ref): unrolled
-        first, second, third, fourth = setters
-        defaults4 = tuple(f.default for f in attrs.fields(cls))
-
-        def make_four(values: tuple[Any, ...]) -> object:
-            if len(values) < 4:  # a row kept before the last fields existed
-                values = values + defaults4[len(values) :]
-            obj = new(cls)
-            first(obj, values[0])
-            second(obj, values[1])
-            third(obj, values[2])
-            fourth(obj, values[3])
-            return obj
-
-        return make_four
-
     defaults = tuple(f.default for f in attrs.fields(cls))
+    unrolled = _UNROLLED.get(len(setters))  # the common sizes, unrolled: a loop costs more than the rest
+    if unrolled is not None:
+        return unrolled(cls, setters, defaults)
+    new = object.__new__
 
     def make(values: tuple[Any, ...]) -> object:
         obj = new(cls)
@@ -117,6 +82,62 @@ def fields_maker(cls: type[Any]) -> Callable[[tuple[Any, ...]], object]:
         return obj
 
     return make
+
+
+Setters = tuple[Callable[[object, object], None], ...]
+
+
+def _two(cls: type[Any], setters: Setters, defaults: tuple[Any, ...]) -> Callable[[tuple[Any, ...]], object]:
+    first, second = setters
+    new = object.__new__
+
+    def make_two(values: tuple[Any, ...]) -> object:
+        obj = new(cls)
+        first(obj, values[0])
+        second(obj, values[1])
+        return obj
+
+    return make_two
+
+
+def _three(cls: type[Any], setters: Setters, defaults: tuple[Any, ...]) -> Callable[[tuple[Any, ...]], object]:
+    """Most events (a dial-out's: session id, call id, info)."""
+    one, two, three = setters
+    new = object.__new__
+
+    def make_three(values: tuple[Any, ...]) -> object:
+        obj = new(cls)
+        one(obj, values[0])
+        two(obj, values[1])
+        three(obj, values[2] if len(values) > 2 else None)  # a row kept before the third field existed
+        return obj
+
+    return make_three
+
+
+def _four(cls: type[Any], setters: Setters, defaults: tuple[Any, ...]) -> Callable[[tuple[Any, ...]], object]:
+    """A completion (call, session id, error, ref)."""
+    first, second, third, fourth = setters
+    new = object.__new__
+
+    def make_four(values: tuple[Any, ...]) -> object:
+        if len(values) < 4:  # a row kept before the last fields existed
+            values = values + defaults[len(values) :]
+        obj = new(cls)
+        first(obj, values[0])
+        second(obj, values[1])
+        third(obj, values[2])
+        fourth(obj, values[3])
+        return obj
+
+    return make_four
+
+
+_UNROLLED: dict[int, Callable[[type[Any], Setters, tuple[Any, ...]], Callable[[tuple[Any, ...]], object]]] = {
+    2: _two,
+    3: _three,
+    4: _four,
+}
 
 
 def sparse_maker(cls: type[Any], name: str) -> Callable[[object], Any]:

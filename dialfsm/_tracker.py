@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
 
-from dialfsm._calls import CALLS, PendingCall, PendingCalls
+from dialfsm._calls import CALLS, CallSpec, PendingCall, PendingCalls
 from dialfsm._core import MAX_LISTENER_ERRORS, EngineModel, TrackerCore
 from dialfsm._errors import CallRefused, RefusalCode
 from dialfsm._guards import (
@@ -560,16 +560,7 @@ class CallTracker(TrackerCore):
                 outcome = CallRefused(refused, f"refused when it was recorded ({refused.value})", call=spec.name)
             key = self._seq  # what names the call in a recording
             if self._input_listeners:
-                line = call_record(spec, argument, ref, retry_of, outcome, key)  # a refusal says its code
-                kept = ref  # the name it is registered under: accept_unguarded drops one a waiting call holds
-                if isinstance(outcome, CallRefused) and not (
-                    isinstance(ref, (str, CallKey)) and not self._pending.ref_waiting(ref)
-                ):
-                    kept = None
-                    line.pop("ref", None)
-                line["key"] = kept.value if type(kept) is CallKey else key
-                line["unguarded"] = True
-                self._notify_input(line, t)
+                self._notify_input(self._unguarded_record(spec, argument, ref, retry_of, outcome, key), t)
             if isinstance(outcome, CallRefused):
                 raw = argument.session_id if isinstance(argument, Session) else argument
                 message = f"{outcome.code.value}: {outcome.message}"
@@ -581,6 +572,21 @@ class CallTracker(TrackerCore):
             message = f"internal error observing {spec.name}: {type(exc).__name__}"
             raw = short_repr(argument)
             return record(self, spec.name, raw, _ANOMALY, AnomalyCode.MALFORMED_INPUT, message, t=t).session
+
+    def _unguarded_record(
+        self, spec: CallSpec, argument: object, ref: object, retry_of: object, outcome: object, key: int
+    ) -> dict[str, Any]:
+        """The record of an observed call: a refusal says its code; it is named as it is registered."""
+        line = call_record(spec, argument, ref, retry_of, outcome, key)
+        kept = ref  # the name it is registered under: accept_unguarded drops one a waiting call holds
+        if isinstance(outcome, CallRefused) and not (
+            isinstance(ref, (str, CallKey)) and not self._pending.ref_waiting(ref)
+        ):
+            kept = None
+            line.pop("ref", None)
+        line["key"] = kept.value if type(kept) is CallKey else key
+        line["unguarded"] = True
+        return line
 
     # --- completions --------------------------------------------------------------------
 

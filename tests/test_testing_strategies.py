@@ -239,7 +239,10 @@ def test_adversarial_sequences_provoke_every_kind_of_anomaly() -> None:
 
     expected = {"UNKNOWN_SESSION", "DUPLICATE_EVENT", "LATE_EVENT", "OUT_OF_ORDER", "MALFORMED_INPUT"}
     expected |= {"UNEXPECTED_COMPLETION", "UNKNOWN_EVENT"}
-    assert seen_in_examples(adversarial_sequences(), codes, 600) >= expected
+    seen = seen_in_examples(adversarial_sequences(), codes, 600)
+    if not seen >= expected:  # 600 examples usually suffice; the rarest code sometimes needs more
+        seen |= seen_in_examples(adversarial_sequences(), codes, 3000)
+    assert seen >= expected
     assert len(MUTATIONS) == 11
 
 

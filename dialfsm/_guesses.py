@@ -196,7 +196,11 @@ def _move_progress(giver: Session, taker: Session) -> None:
     history, states, warnings, tones = _mark_of(giver)
     taker._history.extend(giver._history[history:])
     del giver._history[history:]
-    taker._states.extend(giver._states[states:])
+    moved = giver._states[states:]
+    skip = 0
+    while skip < len(moved) and moved[skip] is taker._states[-1]:  # a state the taker is in already
+        skip += 1  # (an adopted call's first state, "connecting", handed to a start that is connecting)
+    taker._states.extend(moved[skip:])
     del giver._states[states:]
     for name, at in (("_warnings", warnings), ("_dtmf", tones)):
         moved = (getattr(giver, name) or [])[at:]

@@ -557,3 +557,18 @@ def test_a_guess_undone_after_the_bot_stopped_the_call_hands_over_a_valid_histor
     from dialfsm._invariants import problems
 
     assert problems(tracker) == []
+
+
+def test_an_adopted_call_the_bots_start_then_claims_keeps_a_valid_history() -> None:
+    """Fuzzing: a warning adopts a call (connecting); the bot's start names it: no connecting -> connecting step."""
+    tracker = CallTracker(max_dialouts=2, timeouts=None, adopt_unknown_dialouts="always")
+    tracker.handle("dialout-warning", {"sessionId": SID}, t=0.5)
+    session = tracker.start_dialout({"phoneNumber": PHONE}, t=1.0)
+    tracker.start_completed(session, session_id=SID, t=1.5)
+    tracker.handle("dialout-connected", {"sessionId": SID}, t=2.0)
+    assert [(s.session_id, [x.value for x in s.states], s.origin.value) for s in tracker] == [
+        (SID, ["idle", "connecting", "connected"], "bot")
+    ]
+    from dialfsm._invariants import problems
+
+    assert problems(tracker) == []

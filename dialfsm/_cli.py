@@ -24,7 +24,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import attrs
 
@@ -38,16 +38,10 @@ from dialfsm._replay import MAX_LINE_BYTES, PROBLEM_LIMIT, REPORT_SCHEMA, Replay
 from dialfsm._table import SessionKind
 from dialfsm._text import printable
 from dialfsm._version import VERSION
-from dialfsm.diagrams import (
-    README_START,
-    DiagramError,
-    check_diagrams,
-    render_dot,
-    render_mermaid,
-    write_diagrams,
-)
 from dialfsm.server._cli import add_serve_parser
-from dialfsm.timeline import Timeline, timelines, write_timelines
+
+if TYPE_CHECKING:
+    from dialfsm.timeline import Timeline
 
 __all__ = ["build_parser", "main"]
 
@@ -69,7 +63,7 @@ def _write_all(text: str, out: TextIO | None = None) -> None:
     data = memoryview(text.encode(stream.encoding or "utf-8", stream.errors or "strict"))
     while data:
         written = binary.write(data[:_CHUNK])
-        data = data[_CHUNK if written is None else written :]
+        data = data[written or 0 :]  # a partial write: the rest again (the next write meets a closed pipe)
     binary.flush()
 
 
@@ -313,6 +307,9 @@ def _svg_folder(base: str, path: str, several: bool) -> str:
 
 
 def _write_svgs(result: ReplayResult, folder: str) -> bool:
+    from dialfsm.diagrams import DiagramError  # noqa: PLC0415  (loaded when used)
+    from dialfsm.timeline import timelines, write_timelines  # noqa: PLC0415  (loaded when used)
+
     try:
         files = write_timelines(timelines(result.tracker), folder)
     except DiagramError as exc:
@@ -324,6 +321,8 @@ def _write_svgs(result: ReplayResult, folder: str) -> bool:
 
 
 def _show(path: str, result: ReplayResult, args: argparse.Namespace, several: bool) -> None:
+    from dialfsm.timeline import timelines  # noqa: PLC0415  (loaded when used)
+
     if several and not args.json:
         _say(f"{'#' if args.mermaid else '=='} {path}")
         sys.stdout.write("\n" if args.mermaid else "")
@@ -386,6 +385,8 @@ def _replay(args: argparse.Namespace) -> int:
 
 
 def _diagram_stdout(args: argparse.Namespace) -> int:
+    from dialfsm.diagrams import render_dot, render_mermaid  # noqa: PLC0415  (loaded when used)
+
     table = TABLES[SessionKind(args.stdout)]
     _write_all(render_mermaid(table) if args.format == "mermaid" else render_dot(table))
     return 0
@@ -393,6 +394,8 @@ def _diagram_stdout(args: argparse.Namespace) -> int:
 
 def _readme_for(args: argparse.Namespace) -> tuple[str | None, bool]:
     """The README to sync, and whether this folder looks like a dialfsm checkout."""
+    from dialfsm.diagrams import README_START  # noqa: PLC0415  (loaded when used)
+
     if args.no_readme:
         return None, True
     if args.readme is not None:
@@ -405,6 +408,8 @@ def _readme_for(args: argparse.Namespace) -> tuple[str | None, bool]:
 
 
 def _diagram(args: argparse.Namespace) -> int:
+    from dialfsm.diagrams import DiagramError, write_diagrams  # noqa: PLC0415  (loaded when used)
+
     if args.stdout is not None:
         return _diagram_stdout(args)
     readme, checkout = _readme_for(args)
@@ -433,6 +438,8 @@ def _diagram(args: argparse.Namespace) -> int:
 
 
 def _check(out: str, readme: str | None) -> int:
+    from dialfsm.diagrams import check_diagrams  # noqa: PLC0415  (loaded when used)
+
     result = check_diagrams(out, readme=readme)
     for line in (*result.notes, *result.problems):
         _error("diagram", line)

@@ -10,9 +10,10 @@ import argparse
 import os
 import socket
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from dialfsm.server._config import CONFIG_ENV, ConfigError, ServerConfig, StoreOptions
+if TYPE_CHECKING:
+    from dialfsm.server._config import ServerConfig
 
 __all__ = ["add_serve_parser", "run_uvicorn", "serve"]
 
@@ -43,6 +44,8 @@ def add_serve_parser(sub: Any) -> None:
 
 
 def _config(args: argparse.Namespace) -> ServerConfig:
+    from dialfsm.server._config import ServerConfig, StoreOptions  # noqa: PLC0415  (only when serve runs)
+
     return ServerConfig(
         store=args.store,
         secret_env=args.secret_env,
@@ -56,6 +59,8 @@ def _config(args: argparse.Namespace) -> ServerConfig:
 
 def serve(args: argparse.Namespace) -> int:
     """Run the server until interrupted; 2 when the settings are refused."""
+    from dialfsm.server._config import CONFIG_ENV, ConfigError  # noqa: PLC0415  (only when serve runs)
+
     try:
         config = _config(args)
         config.check(args.workers)

@@ -58,7 +58,7 @@ from typing import Any, Final
 
 import attrs
 
-from dialfsm._inputs import CallCompleted, DailyEvent, StopDialout, TimerExpired
+from dialfsm._inputs import CallCompleted, DailyEvent, StartDialout, StopDialout, TimerExpired
 from dialfsm._slots import fields_getter, fields_maker
 from dialfsm._table import AnomalyCode, DialinState, DialoutState, Disposition, Input, SessionKind, State
 
@@ -71,6 +71,7 @@ __all__ = [
     "ENCODERS",
     "INPUT_BY_VALUE",
     "ROW_FIELDS",
+    "START_CODEC",
     "STATE_OF",
     "JournalItems",
     "JournalRow",
@@ -135,6 +136,18 @@ ENCODERS[CallCompleted] = (len(DECODERS), lambda c: (_VALUE[c.call], c.session_i
 DECODERS.append(lambda v: CallCompleted(call=INPUT_BY_VALUE[v[0]], session_id=v[1], error=v[2], ref=v[3]))
 ENCODERS[TimerExpired] = (len(DECODERS), lambda e: (e.timer.value, e.session_id, e.deadline))
 DECODERS.append(lambda v: TimerExpired(timer=INPUT_BY_VALUE[v[0]], session_id=v[1], deadline=v[2]))
+#: A start's row keeps its ref alone: its settings are its session's (the start created the session with
+#: them), so the row holds atoms and no object for the collector to walk.  :func:`dialfsm._session.entry_of`
+#: builds it again with the session's settings; a row with this codec decodes only there.
+START_CODEC: Final = len(DECODERS)
+ENCODERS[StartDialout] = (START_CODEC, lambda c: (c.ref,))
+
+
+def _start_needs_its_session(values: tuple[Any, ...]) -> object:
+    raise TypeError("a start_dialout row decodes with its session: use dialfsm._session.entry_of")
+
+
+DECODERS.append(_start_needs_its_session)
 
 #: Disposition members by value (rows keep dispositions inside their step number).
 DISPOSITION_OF: Final[Mapping[str, Disposition]] = {d.value: d for d in Disposition}

@@ -12,8 +12,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Final, NamedTuple
 
 from dialfsm._errors import ErrorCode
-from dialfsm._inputs import Ref
-from dialfsm._journal import CODE_OF, DECODERS, DISPOSITION_OF, INPUT_BY_VALUE, STATE_OF, JournalRow
+from dialfsm._inputs import Ref, StartDialout
+from dialfsm._journal import CODE_OF, DECODERS, DISPOSITION_OF, INPUT_BY_VALUE, START_CODEC, STATE_OF, JournalRow
 from dialfsm._machine import ENGINES, STEP_KINDS, FastCell
 from dialfsm._settings import DialoutSettings
 from dialfsm._table import (
@@ -95,6 +95,11 @@ class JournalEntry(NamedTuple):
 new_entry: Final = tuple.__new__
 
 
+def _start_of(session: Session, values: tuple[Any, ...]) -> object:
+    """The ``start_dialout`` a row of codec ``START_CODEC`` keeps: its ref, with its session's settings."""
+    return StartDialout(settings=session._settings, ref=values[0])  # type: ignore[arg-type]
+
+
 def entry_of(row: JournalRow, session: Session) -> JournalEntry:
     """The JournalEntry a row keeps (``session`` is the one it reached)."""
     seq, name, step, code, message, t, line, codec, values = row
@@ -105,7 +110,7 @@ def entry_of(row: JournalRow, session: Session) -> JournalEntry:
         (
             seq,
             name,
-            values if codec < 0 else DECODERS[codec](values),
+            values if codec < 0 else _start_of(session, values) if codec == START_CODEC else DECODERS[codec](values),
             DISPOSITION_OF[disposition],
             code if code is None else CODE_OF.get(code, code),
             message,

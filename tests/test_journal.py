@@ -133,7 +133,26 @@ def test_keeping_entries_leaves_no_gc_tracked_object_per_event(options: dict[str
     rows = [item for item in tracker._journal if type(item) is tuple]  # not the sessions, not JournalEntry
     rows += [row for session in tracker.sessions for row in session._history]
     assert rows
-    assert not any(gc.is_tracked(row) for row in rows if not isinstance(row[-1], StartDialout))
+    assert not any(gc.is_tracked(row) for row in rows)  # a start's row too: it keeps its ref, not its call
+
+
+def test_a_start_row_reads_back_with_its_sessions_settings() -> None:
+    """A start's row keeps only its ref; read back, the entry equals what start_dialout journaled."""
+    tracker = CallTracker(max_dialouts=2)
+    first = tracker.start_dialout({"phoneNumber": "+15551234567"}, ref="a")
+    returned = tracker.last_entry
+    tracker.start_dialout({"sipUri": "sip:desk@example.com", "displayName": "Desk"})
+    assert tracker.journal[0] == returned
+    start = tracker.journal[0].input
+    assert isinstance(start, StartDialout)
+    assert (start.settings.phone_number, start.ref) == ("+15551234567", "a")
+    second = tracker.journal[1].input
+    assert isinstance(second, StartDialout)
+    assert (second.settings.sip_uri, second.settings.display_name) == ("sip:desk@example.com", "Desk")
+    assert first.history[0] == returned
+    gc.collect()
+    gc.collect()
+    assert not any(gc.is_tracked(row) for row in (first._history[0], tracker._journal[3]))
 
 
 @pytest.mark.parametrize("limit", [None, 50])

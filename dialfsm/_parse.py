@@ -55,7 +55,7 @@ from dialfsm._inputs import (
     ParticipantJoined,
     ParticipantLeft,
 )
-from dialfsm._slots import one_field_maker, slot_setters
+from dialfsm._slots import fields_maker, one_field_maker, slot_setters
 from dialfsm._table import AnomalyCode
 from dialfsm._text import plain_str, short_repr
 
@@ -307,7 +307,21 @@ def _dialin_warning(event: str, raw: object) -> DailyEvent:
     )
 
 
+_NEW_DTMF: Final = fields_maker(DtmfReceived)
+#: The keys of daily-python's and daily-js's DTMF payloads read on the fast path.
+_DTMF_PLAIN: Final = frozenset({"sessionId", "tone", "method", "actionTraceId"})
+
+
 def _dtmf(event: str, raw: object) -> DailyEvent:
+    if type(raw) is dict and _DTMF_PLAIN.issuperset(raw):  # the common payload: the checks below, inline
+        tone, session_id, method = raw.get("tone"), raw.get("sessionId"), raw.get("method")
+        if (
+            type(tone) is str
+            and 0 < len(tone) <= 32
+            and (session_id is None or (type(session_id) is str and 0 < len(session_id) <= MAX_ID_LENGTH))
+            and (method is None or (type(method) is str and 0 < len(method) <= MAX_ID_LENGTH))
+        ):
+            return _NEW_DTMF((session_id, tone, method, None))  # type: ignore[return-value]
     data = _object(event, raw)
     tone = _text(data, event, "tone", "tone", required=True)
     assert tone is not None

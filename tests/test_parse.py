@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dialfsm import (
     EVENT_NAMES,
@@ -144,3 +146,26 @@ def test_short_repr_is_bounded() -> None:
     assert len(short_repr("x" * 10_000_000)) < 100
     assert len(short_repr(list(range(100_000)))) < 100
     assert len(short_repr({str(i): i for i in range(10)})) <= 63
+
+
+@given(
+    st.fixed_dictionaries(
+        {"tone": st.one_of(st.sampled_from(["1", "#", "*", "", "12" * 20]), st.integers(), st.none())},
+        optional={
+            "sessionId": st.one_of(st.sampled_from(["s1", "", "x" * 3000]), st.integers(), st.none()),
+            "method": st.one_of(st.sampled_from(["sip-info", "", "inband"]), st.integers()),
+            "actionTraceId": st.just("t1"),
+        },
+    )
+)
+def test_the_dtmf_fast_path_reads_as_the_full_parser(payload: dict[str, object]) -> None:
+    """A plain DTMF payload takes a fast path: the same event, or the same anomaly, as the full parser."""
+    import types
+
+    def outcome(data: object) -> object:
+        try:
+            return from_daily("dtmf-event", data)
+        except ParseProblem as problem:
+            return ("problem", problem.code, str(problem))
+
+    assert outcome(payload) == outcome(types.MappingProxyType(payload))

@@ -32,7 +32,6 @@ records (``UNKNOWN_EVENT`` or ``MALFORMED_INPUT``); nothing else escapes.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Final
 
@@ -57,7 +56,7 @@ from dialfsm._inputs import (
 )
 from dialfsm._slots import fields_maker, one_field_maker, slot_setters
 from dialfsm._table import AnomalyCode
-from dialfsm._text import plain_str, short_repr
+from dialfsm._text import finite_float, plain_str, short_repr
 
 __all__ = [
     "EVENT_NAMES",
@@ -331,19 +330,8 @@ def _dtmf(event: str, raw: object) -> DailyEvent:
         session_id=_session(data, event, required=False),
         tone=tone,
         method=_optional_id(data, "method"),
-        volume=_volume(data.get("volume")),
+        volume=finite_float(data.get("volume")),  # informative: NaN would make the event unequal to itself
     )
-
-
-def _volume(value: object) -> float | None:
-    """A tone's volume, or ``None`` for none or one that is no finite number (it is only informative)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        volume = float(value)
-    except OverflowError:
-        return None
-    return volume if math.isfinite(volume) else None  # NaN would make the event unequal to itself
 
 
 def _participant_id(event: str, raw: object) -> str:

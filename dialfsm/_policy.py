@@ -22,26 +22,15 @@ from dialfsm._session import Session
 from dialfsm._settings import DialoutSettings
 from dialfsm._slots import loads_older_pickles
 from dialfsm._table import DialoutState, Origin, Outcome, SessionKind
-from dialfsm._text import short_repr
+from dialfsm._text import finite_float, short_repr
 
 __all__ = ["Effect", "RetryDialout", "RetryPolicy", "StopCall", "Timeouts", "retry_for"]
-
-
-def _finite(value: object) -> float | None:
-    """``value`` as a finite float, or ``None`` if it is not a number (bools excluded) or not finite."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        number = float(value)
-    except (OverflowError, TypeError, ValueError):  # an int too large for a float; a hostile subclass
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _seconds(_: object, attribute: attrs.Attribute[Any], value: float | None) -> None:
     if value is None:
         return
-    number = _finite(value)
+    number = finite_float(value)
     if number is None or not number > 0:
         raise ValueError(
             f"{attribute.name} must be None or a positive, finite number of seconds (use None to disable it), "
@@ -88,7 +77,7 @@ def _positive_int(_: object, attribute: attrs.Attribute[Any], value: int) -> Non
 
 
 def _non_negative(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    number = _finite(value)
+    number = finite_float(value)
     if number is None or not number >= 0:
         raise ValueError(
             f"{attribute.name} must be a finite number >= 0 (within a float's range), got {short_repr(value)}"

@@ -8,7 +8,9 @@ characters without formatting it whole, and never raises.  :func:`plain_str`
 turns a ``str`` subclass into the plain string it holds without calling any of
 its methods.  :func:`printable` escapes what a terminal would obey (control
 characters, escape sequences, lone surrogates, bidirectional overrides), so text
-from a log can never forge a line of a report.
+from a log can never forge a line of a report.  :func:`finite_float` reads a
+number from outside (a time, a volume, a timeout) as a finite float, or says
+it is none, without trusting the object it is given.
 """
 
 from __future__ import annotations
@@ -16,9 +18,26 @@ from __future__ import annotations
 import reprlib
 from typing import Final
 
-__all__ = ["describe_error", "plain_str", "printable", "short_repr", "type_name"]
+__all__ = ["describe_error", "finite_float", "plain_str", "printable", "short_repr", "type_name"]
 
 _UNPRINTABLE: Final = "<unprintable object>"
+
+
+def finite_float(value: object) -> float | None:
+    """``value`` as a finite float, or ``None``: not a number (bools excluded), not finite, or unreadable.
+
+    Never raises: an int too large for a float, or a subclass whose ``__float__`` raises, is ``None``.
+    Hot (every input's ``t``): a plain finite float returns at once.
+    """
+    if type(value) is float and value - value == 0.0:  # finite: inf - inf and nan - nan are nan
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    try:
+        number = float(value)
+    except Exception:  # noqa: BLE001  (an int too large for a float; a subclass whose __float__ raises)
+        return None
+    return number if type(number) is float and number - number == 0.0 else None
 
 
 class _Short(reprlib.Repr):

@@ -53,7 +53,7 @@ from dialfsm._settings import DialoutSettings, DtmfSettings, SipCallTransferSett
 from dialfsm._slots import fields_maker
 from dialfsm._step import clock, extra, fire_due, record
 from dialfsm._table import AnomalyCode, Disposition, Input
-from dialfsm._text import describe_error, plain_str, short_repr, type_name
+from dialfsm._text import describe_error, finite_float, plain_str, short_repr, type_name
 from dialfsm._timers import TimerHeap
 
 __all__ = ["CallTracker", "JournalEntry", "Session"]
@@ -68,19 +68,6 @@ _JOURNALED: Final = Disposition.JOURNALED
 #: The names pickles written by dialfsm 0.1.0 use for these classes.
 _Pending = PendingCall
 _Model = EngineModel
-
-
-def _valid_time(t: object) -> float | None:
-    """``t`` as a finite float, or ``None`` for anything else (a time that is not one is ignored); never raises."""
-    if type(t) is float and t - t == 0.0:  # finite: inf - inf and nan - nan are nan
-        return t
-    if isinstance(t, bool) or not isinstance(t, (int, float)):
-        return None
-    try:
-        value = float(t)
-    except Exception:  # noqa: BLE001  (an int too large for a float; a subclass whose __float__ raises)
-        return None
-    return value if type(value) is float and value - value == 0.0 else None
 
 
 def _label(name: object) -> str:
@@ -328,7 +315,7 @@ class CallTracker(TrackerCore):
         # Hot: the parser is found with one dict lookup (every spelling of every name is a key),
         # and the route with one more; nothing else runs between them and the step.
         if t is not None:
-            t = _valid_time(t)
+            t = finite_float(t)
         if self._input_listeners:
             self._notify_input({"event": name, "data": data}, t)
         if t is not None:
@@ -361,7 +348,7 @@ class CallTracker(TrackerCore):
 
         """
         if t is not None:
-            t = _valid_time(t)
+            t = finite_float(t)
         route = ROUTES.get(type(event))
         if self._input_listeners:
             try:
@@ -500,7 +487,7 @@ class CallTracker(TrackerCore):
         """
         spec = CALLS[call]
         if t is not None:
-            t = _valid_time(t)
+            t = finite_float(t)
             if t is not None:
                 clock(self, t)
         try:  # the guards, inline (guard() without its call frame: one per call the bot makes)
@@ -552,7 +539,7 @@ class CallTracker(TrackerCore):
         spec = CALLS[call]
         try:
             if t is not None:
-                t = _valid_time(t)
+                t = finite_float(t)
                 if t is not None:
                     clock(self, t)
             outcome = guard(self, call, argument, ref, retry_of)
@@ -602,7 +589,7 @@ class CallTracker(TrackerCore):
 
         """
         if t is not None:
-            t = _valid_time(t)
+            t = finite_float(t)
         try:
             if t is not None:
                 clock(self, t)  # timers due first: one may end (and forget) the session the call was on
@@ -705,7 +692,7 @@ class CallTracker(TrackerCore):
             The journal entries of the timers that fired, in order.
 
         """
-        valid = _valid_time(now)
+        valid = finite_float(now)
         if valid is None:
             return ()
         if self._input_listeners:
@@ -802,7 +789,7 @@ class CallTracker(TrackerCore):
         effect leaves the queue if it is still there.  For a :class:`RetryDialout`, the
         failed session's ``retry_pending`` turns false.  No session changes state.
         """
-        t = None if t is None else _valid_time(t)
+        t = None if t is None else finite_float(t)
         text = plain_str(reason) if type(reason) is str and len(reason) <= 200 else short_repr(reason)
         if self._input_listeners:
             self._notify_input(withdraw_record(effect, text), t)
@@ -826,7 +813,7 @@ class CallTracker(TrackerCore):
         Disposition ``JOURNALED``; no session changes.  Never raises.  Input
         listeners see it as ``{"note": name, "data": source}``.
         """
-        t = None if t is None else _valid_time(t)
+        t = None if t is None else finite_float(t)
         label = _label(name)
         if self._input_listeners:
             self._notify_input({"note": label, "data": source}, t)
@@ -841,7 +828,7 @@ class CallTracker(TrackerCore):
 
         Input listeners see it as ``{"anomaly": code, "name": name, "message": message, "data": source}``.
         """
-        t = None if t is None else _valid_time(t)
+        t = None if t is None else finite_float(t)
         code = code if isinstance(code, AnomalyCode) else AnomalyCode.MALFORMED_INPUT
         label = _label(name)
         text = plain_str(message) if type(message) is str else short_repr(message)

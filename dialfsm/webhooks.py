@@ -28,7 +28,6 @@ Verifying Daily's HMAC signature header is the web framework's job, before this.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Mapping
 from typing import Any, Final
 
@@ -37,7 +36,7 @@ import attrs
 from dialfsm._parse import ParseProblem, canonical_event_name
 from dialfsm._session import JournalEntry
 from dialfsm._table import AnomalyCode
-from dialfsm._text import describe_error, plain_str, short_repr
+from dialfsm._text import describe_error, finite_float, plain_str, short_repr
 from dialfsm._tracker import CallTracker
 
 __all__ = ["TRACKED_FAMILIES", "Webhook", "WebhookError", "WebhookResult", "handle_webhook", "parse_webhook"]
@@ -123,19 +122,8 @@ def parse_webhook(body: bytes | str | Mapping[str, Any]) -> Webhook:
         payload=payload,
         id=plain_str(webhook_id) if isinstance(webhook_id, str) else None,
         version=plain_str(version) if isinstance(version, str) else None,
-        event_ts=_timestamp(data.get("event_ts")),
+        event_ts=finite_float(data.get("event_ts")),  # not a finite number: none
     )
-
-
-def _timestamp(value: object) -> float | None:
-    """``event_ts`` as a finite float, or ``None`` (not a number, too large for a float, NaN, infinite)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    try:
-        number = float(value)
-    except (OverflowError, TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _tracked(kind: str) -> bool:

@@ -61,6 +61,7 @@ __all__ = [
     "guard",
     "pair",
     "previous_attempt",
+    "unreadable",
 ]
 
 #: Any of the bot's calls, typed.
@@ -208,7 +209,12 @@ def guard(core: TrackerCore, call: Input, argument: object, ref: object, retry_o
     except CallRefused as refusal:
         return refusal
     except (Exception, RecursionError) as exc:  # noqa: BLE001  (hostile settings: refuse, never raise raw)
-        return InvalidSettings("settings", f"could not be read ({type_name(exc)})", call=CALLS[call].name)
+        return unreadable(call, exc)
+
+
+def unreadable(call: Input, exc: BaseException) -> CallRefused:
+    """The refusal of a call whose guard failed other than by refusing (a hostile settings object)."""
+    return InvalidSettings("settings", f"could not be read ({type_name(exc)})", call=CALLS[call].name)
 
 
 #: What :func:`guard` returns: the accepted call's parts, or its refusal.

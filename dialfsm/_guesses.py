@@ -36,7 +36,7 @@ from dialfsm._machine import TABLES
 from dialfsm._policy import RetryDialout, StopCall, retry_for
 from dialfsm._session import Session
 from dialfsm._step import arm, bind, extra, leg_expected, new_session, queue_stop
-from dialfsm._table import TIMED_ORIGINS, DialoutState, Input, Origin, SessionKind
+from dialfsm._table import TIMED_ORIGINS, DialoutState, Input, Origin, SessionKind, State
 from dialfsm._text import short_repr
 from dialfsm._timers import disarm
 
@@ -125,26 +125,12 @@ def release(core: TrackerCore, giver: Session) -> Session:
     source = next(iter(core._awaiting_legs.values()), None)
     holder = new_session(core, SessionKind.DIALOUT, origin=Origin.ADOPTED if source is None else Origin.TRANSFER)
     holder._started_at = _first_t(giver)
-    _enter_as_guessed(giver, holder)
     if source is not None:
         extra(holder)["transferred_from"] = source
         extra(source)["transferred_to"] = holder
         leg_expected(core, source, -1)
     move_call(core, giver, holder)
     return holder
-
-
-def _enter_as_guessed(giver: Session, holder: Session) -> None:
-    """A new ``holder`` enters the state the call was in when the guess took it, if its moves start there.
-
-    The call's moves since the guess go to ``holder``: one the table allows from ``idle`` (an
-    event that adopts, ``dialout-connected``) starts from there; one it does not (the bot's
-    ``stop_dialout``: ``connecting -> stopping``) starts from the state the guess found.
-    """
-    states = _mark_of(giver)[1]
-    if len(giver._states) > states and (DialoutState.IDLE, giver._states[states]) not in _FROM_IDLE:
-        holder._states.append(giver._states[states - 1])
-        holder._state = holder._states[-1]
 
 
 #: The dial-out transitions the table allows from ``idle`` (how a call tracked from its events begins).
@@ -191,16 +177,29 @@ def move_call(core: TrackerCore, giver: Session, taker: Session) -> None:
     core._live_dialouts = sum(1 for s in core._live.values() if s.kind is SessionKind.DIALOUT)
 
 
+def _joined(found: State, moved: list[State], at: State) -> list[State]:
+    """The states the call went through since the guess (from ``found``), as they continue from ``at``.
+
+    A state the taker is in already is not entered again (an adopted call's first state,
+    ``connecting``, handed to a start that is connecting).  A new session, ``idle``, whose
+    first move the table does not allow from ``idle`` (the bot's ``stop_dialout``:
+    ``connecting -> stopping``) first enters the state the guess found.
+    """
+    skip = 0
+    while skip < len(moved) and moved[skip] is at:
+        skip += 1
+    rest = moved[skip:]
+    if rest and at is DialoutState.IDLE and (at, rest[0]) not in _FROM_IDLE:
+        return [found, *rest]
+    return rest
+
+
 def _move_progress(giver: Session, taker: Session) -> None:
     """States, history, warnings, tones, outcome and the call's details move; ``giver`` is as before the guess."""
     history, states, warnings, tones = _mark_of(giver)
     taker._history.extend(giver._history[history:])
     del giver._history[history:]
-    moved = giver._states[states:]
-    skip = 0
-    while skip < len(moved) and moved[skip] is taker._states[-1]:  # a state the taker is in already
-        skip += 1  # (an adopted call's first state, "connecting", handed to a start that is connecting)
-    taker._states.extend(moved[skip:])
+    taker._states.extend(_joined(giver._states[states - 1], giver._states[states:], taker._states[-1]))
     del giver._states[states:]
     for name, at in (("_warnings", warnings), ("_dtmf", tones)):
         moved = (getattr(giver, name) or [])[at:]

@@ -44,7 +44,6 @@ warnings and tones.
 from __future__ import annotations
 
 import json
-import math
 import sys
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -70,7 +69,7 @@ from dialfsm._table import (
     Outcome,
     SessionKind,
 )
-from dialfsm._text import short_repr
+from dialfsm._text import finite_float, short_repr
 from dialfsm._tracker import CallTracker
 from dialfsm._version import VERSION as DIALFSM_VERSION
 
@@ -128,9 +127,6 @@ class _Problems:
         self.codes: dict[str, int] = {}
 
     def __call__(self, entry: JournalEntry) -> None:
-        disposition = entry[3]  # entry.disposition, by index: one call per input
-        if disposition is not _REFUSED_D and disposition is not _ANOMALY_D:
-            return
         row = _problem_row(entry)
         if row is None:
             return
@@ -278,8 +274,6 @@ class ReplayResult:
         return self.inputs == 0
 
 
-_REFUSED_D: Final = Disposition.REFUSED
-_ANOMALY_D: Final = Disposition.ANOMALY
 _RECORDED_D: Final = Disposition.RECORDED
 _TRANSITION_D: Final = Disposition.TRANSITION
 
@@ -396,13 +390,6 @@ def _malformed(tracker: CallTracker, message: str, t: float | None = None) -> Jo
     return tracker.record_anomaly(AnomalyCode.MALFORMED_INPUT, message, name=_LINE, t=t)
 
 
-def _finite(value: float) -> bool:
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an int too large for a float
-        return False
-
-
 def _decode(raw: bytes | str | LongLine, max_bytes: int) -> object:
     """The JSON value of a line, or a :class:`_Why` saying why it has none (``None``: a blank line)."""
     if isinstance(raw, LongLine):
@@ -455,9 +442,9 @@ def feed_record(tracker: CallTracker, record: object, *, starts: Starts | None =
     t = record.get("t")
     if "event" in record and (t is None or (type(t) is float and t - t == 0.0)) and _EVENT_LINE.issuperset(record):
         return tracker.handle(record["event"], record.get("data"), t=t)  # the common line: the checks below pass
-    if t is not None and (isinstance(t, bool) or not isinstance(t, (int, float)) or not _finite(t)):
+    tf = None if t is None else finite_float(t)
+    if t is not None and tf is None:
         return _malformed(tracker, f"'t' must be a finite number, got {short_repr(t)}")
-    tf = None if t is None else float(t)
     if is_header(record):
         return _malformed(tracker, "a header ({'dialfsm': ...}) is only read on the first line", tf)
     kinds = [k for k in _KINDS if k in record]

@@ -40,6 +40,7 @@ from dialfsm._guards import (
     completion_problem,
     guard,
     pair,
+    unreadable,
 )
 from dialfsm._inputs import CallCompleted, CallKey, DailyEvent, Ref
 from dialfsm._journal import ENCODERS, copy_items
@@ -494,8 +495,8 @@ class CallTracker(TrackerCore):
             outcome: GuardResult = GUARDS[call](self, argument, ref, retry_of)
         except CallRefused as refusal:
             outcome = refusal
-        except (Exception, RecursionError):  # noqa: BLE001  (hostile settings: guard() says what it is)
-            outcome = guard(self, call, argument, ref, retry_of)
+        except (Exception, RecursionError) as exc:  # noqa: BLE001  (hostile settings: refused, never raised raw)
+            outcome = unreadable(call, exc)
         if refused is not None and (not isinstance(outcome, CallRefused) or outcome.code is not refused):
             outcome = CallRefused(refused, f"refused when it was recorded ({refused.value})", call=spec.name)
         key = self._seq  # what names the call in a recording (a failing listener may journal before it)
